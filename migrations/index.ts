@@ -1,0 +1,4 @@
+import { CreateCoreSchema1796419662502 } from './1796419662502-create-core-schema.js';
+
+/** Every migration in the order it runs; add new ones at the end and never edit one that has landed. */
+export const migrations = [CreateCoreSchema1796419662502];

@@ -1,0 +1,24 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+
+import { ConfigModule } from './config/config.module.js';
+import type { WharfConfig } from './config/config.schema.js';
+import { DistributionModule } from './distribution/distribution.module.js';
+import { MetadataModule } from './metadata/metadata.module.js';
+import { StorageModule } from './storage/storage.module.js';
+
+/** Wires the modules together; Storage and Metadata get plain options, never the config module. */
+@Module({})
+export class AppModule {
+  static forRoot(config: WharfConfig, dataSource: DataSource): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        StorageModule.forRoot({ rootDirectory: config.storage.rootDirectory }),
+        MetadataModule.forRoot(dataSource),
+        DistributionModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Errors raised by Wharf's domain code. They carry no HTTP status: each transport maps `kind` to its own
+ * response in one place (the OCI error mapper for `/v2`).
+ */
+export type DomainErrorKind =
+  | 'invalid-name'
+  | 'invalid-reference'
+  | 'invalid-digest'
+  | 'digest-mismatch'
+  | 'size-mismatch'
+  | 'blob-not-found'
+  | 'repository-not-found'
+  | 'manifest-not-found'
+  | 'manifest-invalid'
+  | 'manifest-too-large'
+  | 'manifest-blob-unknown'
+  | 'manifest-child-unknown'
+  | 'upload-not-found'
+  | 'upload-invalid'
+  | 'upload-range-invalid'
+  | 'range-not-satisfiable'
+  | 'pagination-invalid'
+  | 'route-not-found'
+  | 'method-not-allowed';
+
+export abstract class DomainError extends Error {
+  abstract readonly kind: DomainErrorKind;
+
+  constructor(
+    message: string,
+    readonly detail?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class InvalidNameError extends DomainError {
+  readonly kind = 'invalid-name';
+
+  constructor(name: string, reason: string) {
+    super(`invalid repository name: ${reason}`, { name });
+  }
+}
+
+export class InvalidReferenceError extends DomainError {
+  readonly kind = 'invalid-reference';
+
+  constructor(reference: string) {
+    super('invalid tag or digest', { reference });
+  }
+}
+
+export class InvalidDigestError extends DomainError {
+  readonly kind = 'invalid-digest';
+
+  constructor(digest: string, reason: string) {
+    super(`invalid digest: ${reason}`, { digest });
+  }
+}
+
+export class DigestMismatchError extends DomainError {
+  readonly kind = 'digest-mismatch';
+
+  constructor(expected: string, actual: string) {
+    super('content does not match the digest', { expected, actual });
+  }
+}
+
+export class SizeMismatchError extends DomainError {
+  readonly kind = 'size-mismatch';
+
+  constructor(expected: number, actual: number) {
+    super('content length does not match the declared size', { expected, actual });
+  }
+}
+
+export class BlobNotFoundError extends DomainError {
+  readonly kind = 'blob-not-found';
+
+  constructor(digest: string) {
+    super('blob unknown to registry', { digest });
+  }
+}
+
+export class RepositoryNotFoundError extends DomainError {
+  readonly kind = 'repository-not-found';
+
+  constructor(name: string) {
+    super('repository name not known to registry', { name });
+  }
+}
+
+export class ManifestNotFoundError extends DomainError {
+  readonly kind = 'manifest-not-found';
+
+  constructor(reference: string) {
+    super('manifest unknown', { reference });
+  }
+}
+
+export class ManifestInvalidError extends DomainError {
+  readonly kind = 'manifest-invalid';
+
+  constructor(reason: string) {
+    super(`manifest invalid: ${reason}`);
+  }
+}
+
+export class ManifestTooLargeError extends DomainError {
+  readonly kind = 'manifest-too-large';
+
+  constructor(limit: number) {
+    super(`manifest exceeds the limit of ${limit} bytes`, { limit });
+  }
+}
+
+export class ManifestBlobUnknownError extends DomainError {
+  readonly kind = 'manifest-blob-unknown';
+
+  constructor(digest: string) {
+    super('manifest references a blob unknown to this repository', { digest });
+  }
+}
+
+export class ManifestChildUnknownError extends DomainError {
+  readonly kind = 'manifest-child-unknown';
+
+  constructor(digest: string) {
+    super('index references a manifest unknown to this repository', { digest });
+  }
+}
+
+export class UploadNotFoundError extends DomainError {
+  readonly kind = 'upload-not-found';
+
+  constructor(uploadId: string) {
+    super('blob upload unknown to registry', { uploadId });
+  }
+}
+
+export class UploadInvalidError extends DomainError {
+  readonly kind = 'upload-invalid';
+
+  constructor(reason: string) {
+    super(`blob upload invalid: ${reason}`);
+  }
+}
+
+/** A chunk that does not start where the upload ends; `size` is the number of bytes received so far. */
+export class UploadRangeInvalidError extends DomainError {
+  readonly kind = 'upload-range-invalid';
+
+  constructor(
+    readonly size: number,
+    reason: string,
+  ) {
+    super(`blob upload chunk rejected: ${reason}`, { size });
+  }
+}
+
+export class RangeNotSatisfiableError extends DomainError {
+  readonly kind = 'range-not-satisfiable';
+
+  constructor(
+    readonly size: number,
+    range: string,
+  ) {
+    super('requested range is not satisfiable', { range, size });
+  }
+}
+
+export class PaginationInvalidError extends DomainError {
+  readonly kind = 'pagination-invalid';
+
+  constructor(parameter: string, value: string) {
+    super(`invalid pagination parameter ${parameter}; use a non-negative integer`, { [parameter]: value });
+  }
+}
+
+export class RouteNotFoundError extends DomainError {
+  readonly kind = 'route-not-found';
+
+  constructor(path: string) {
+    super('no registry API endpoint at this path', { path });
+  }
+}
+
+export class MethodNotAllowedError extends DomainError {
+  readonly kind = 'method-not-allowed';
+
+  constructor(
+    method: string,
+    readonly allowed: string[],
+  ) {
+    super(`method ${method} is not supported on this endpoint`, { allowed });
+  }
+}

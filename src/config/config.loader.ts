@@ -1,0 +1,161 @@
+import { readFileSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+
+import { plainToInstance } from 'class-transformer';
+import { type ValidationError, validateSync } from 'class-validator';
+import { parse as parseYaml } from 'yaml';
+
+import { WharfConfig } from './config.schema.js';
+
+/** One reason a configuration was rejected: the key path, the offending value and why. */
+export interface ConfigProblem {
+  key: string;
+  value: unknown;
+  reason: string;
+}
+
+/** Thrown when the configuration cannot be read or does not match the schema. */
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: ConfigProblem[],
+  ) {
+    const lines = problems.map((p) => `  ${p.key} = ${JSON.stringify(p.value) ?? 'undefined'}: ${p.reason}`);
+
+    super(`invalid configuration in ${source}:\n${lines.join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const envPrefix = 'WHARF_';
+
+/**
+ * Loads a YAML or JSON file, applies `WHARF_`-prefixed environment overrides and validates the result.
+ * Relative paths in the file are resolved against the working directory.
+ */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): WharfConfig {
+  const raw = readConfigFile(file);
+
+  applyEnvOverrides(raw, env);
+
+  return validateConfig(raw, file);
+}
+
+/** Validates a plain object against the schema and fills in defaults. */
+export function validateConfig(raw: Record<string, unknown>, source: string): WharfConfig {
+  const config = plainToInstance(WharfConfig, raw, { exposeDefaultValues: true });
+  const errors = validateSync(config, { whitelist: true, forbidNonWhitelisted: true });
+  const problems = errors.flatMap((error) => flattenErrors(error, ''));
+
+  problems.push(...checkUpstreamPrefixes(config));
+
+  if (problems.length > 0) {
+    throw new ConfigError(source, problems);
+  }
+
+  config.storage.rootDirectory = resolve(config.storage.rootDirectory);
+  config.database.path = resolve(config.database.path ?? `${config.storage.rootDirectory}/wharf.db`);
+
+  return Object.freeze(config);
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, [{ key: '(file)', value: file, reason: (error as Error).message }]);
+  }
+
+  let parsed: unknown;
+
+  try {
+    parsed = extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(file, [{ key: '(file)', value: file, reason: (error as Error).message }]);
+  }
+
+  if (parsed === null || parsed === undefined) {
+    return {};
+  }
+
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(file, [
+      { key: '(root)', value: parsed, reason: 'the file must contain a mapping' },
+    ]);
+  }
+
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * Writes each `WHARF_A__B_C=value` into `raw.a.bC`. Values that parse as JSON (numbers, booleans,
+ * arrays) keep that type; anything else stays a string.
+ */
+export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(envPrefix) || value === undefined) {
+      continue;
+    }
+
+    const path = name.slice(envPrefix.length).split('__').map(camelCase);
+    let node: Record<string, unknown> = raw;
+
+    for (const key of path.slice(0, -1)) {
+      const child = node[key];
+
+      if (typeof child !== 'object' || child === null) {
+        node[key] = /^\d+$/.test(key) ? [] : {};
+      }
+
+      node = node[key] as Record<string, unknown>;
+    }
+
+    node[path[path.length - 1]] = parseEnvValue(value);
+  }
+}
+
+function camelCase(upperSnake: string): string {
+  return upperSnake.toLowerCase().replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
+}
+
+function parseEnvValue(value: string): unknown {
+  try {
+    const parsed: unknown = JSON.parse(value);
+
+    return typeof parsed === 'string' ? value : parsed;
+  } catch {
+    return value;
+  }
+}
+
+function flattenErrors(error: ValidationError, parent: string): ConfigProblem[] {
+  const key = parent ? `${parent}.${error.property}` : error.property;
+  const own = Object.values(error.constraints ?? {}).map((reason) => ({
+    key,
+    value: error.value,
+    reason: error.constraints?.whitelistValidation === reason ? 'unknown key' : reason,
+  }));
+
+  return [...own, ...(error.children ?? []).flatMap((child) => flattenErrors(child, key))];
+}
+
+function checkUpstreamPrefixes(config: WharfConfig): ConfigProblem[] {
+  const seen = new Set<string>();
+  const problems: ConfigProblem[] = [];
+
+  config.upstreams.forEach((upstream, index) => {
+    if (seen.has(upstream.prefix)) {
+      problems.push({
+        key: `upstreams.${index}.prefix`,
+        value: upstream.prefix,
+        reason: 'prefix is used twice',
+      });
+    }
+
+    seen.add(upstream.prefix);
+  });
+
+  return problems;
+}

@@ -1,0 +1,56 @@
+import { All, Controller, Inject, Req, Res, UseFilters } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+import { BlobsHandler } from './handlers/blobs.handler.js';
+import { dispatch } from './handlers/handler-table.js';
+import { ListingsHandler } from './handlers/listings.handler.js';
+import { ManifestsHandler } from './handlers/manifests.handler.js';
+import { UploadsHandler } from './handlers/uploads.handler.js';
+import { OciErrorFilter } from './oci-error.filter.js';
+import { parseOciPath } from './oci-path.js';
+
+/**
+ * The one entry point of the `/v2` API. Repository names contain `/`, so a wildcard route hands every
+ * path to the OCI path parser, and the parsed endpoint picks the handler.
+ */
+@Controller()
+@UseFilters(OciErrorFilter)
+export class DistributionController {
+  constructor(
+    @Inject(ManifestsHandler) private readonly manifests: ManifestsHandler,
+    @Inject(BlobsHandler) private readonly blobs: BlobsHandler,
+    @Inject(UploadsHandler) private readonly uploads: UploadsHandler,
+    @Inject(ListingsHandler) private readonly listings: ListingsHandler,
+  ) {}
+
+  @All(['v2', 'v2/*'])
+  async handle(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    reply.header('Docker-Distribution-API-Version', 'registry/2.0');
+
+    const route = parseOciPath(request.url.split('?')[0]);
+
+    switch (route.kind) {
+      case 'base':
+        return dispatch({ GET: checkVersion, HEAD: checkVersion }, route, request, reply);
+      case 'catalog':
+        return this.listings.handleCatalog(route, request, reply);
+      case 'tags':
+        return this.listings.handleTags(route, request, reply);
+      case 'referrers':
+        return this.listings.handleReferrers(route, request, reply);
+      case 'manifest':
+        return this.manifests.handle(route, request, reply);
+      case 'blob':
+        return this.blobs.handle(route, request, reply);
+      case 'uploads':
+        return this.uploads.handleStart(route, request, reply);
+      case 'upload':
+        return this.uploads.handleSession(route, request, reply);
+    }
+  }
+}
+
+/** `GET /v2/`: tells clients that this server speaks the registry API. */
+async function checkVersion(_route: unknown, _request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  await reply.status(200).header('Content-Type', 'application/json').send('{}');
+}

@@ -1,0 +1,60 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+import { parseRangeHeader } from '../byte-range.js';
+import type { OciRoute } from '../oci-path.js';
+import { BlobService } from '../services/blob.service.js';
+import { RegistryReader } from '../services/registry-reader.js';
+import { dispatch } from './handler-table.js';
+
+type BlobRoute = Extract<OciRoute, { kind: 'blob' }>;
+
+/** `/v2/<name>/blobs/<digest>`: GET and HEAD (with `Range`), and DELETE. */
+@Injectable()
+export class BlobsHandler {
+  constructor(
+    @Inject(RegistryReader) private readonly reader: RegistryReader,
+    @Inject(BlobService) private readonly blobs: BlobService,
+  ) {}
+
+  handle(route: BlobRoute, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    return dispatch(
+      {
+        GET: (r, req, res) => this.get(r, req, res, true),
+        HEAD: (r, req, res) => this.get(r, req, res, false),
+        DELETE: (r, req, res) => this.delete(r, req, res),
+      },
+      route,
+      request,
+      reply,
+    );
+  }
+
+  private async get(route: BlobRoute, request: FastifyRequest, reply: FastifyReply, withBody: boolean) {
+    const size = await this.reader.blobSize(route.name, route.digest);
+    const range = parseRangeHeader(request.headers.range, size);
+    const digest = route.digest.toString();
+
+    reply
+      .header('Content-Type', 'application/octet-stream')
+      .header('Docker-Content-Digest', digest)
+      .header('ETag', `"${digest}"`)
+      .header('Accept-Ranges', 'bytes');
+
+    if (range) {
+      reply
+        .status(206)
+        .header('Content-Range', `bytes ${range.start}-${range.end}/${size}`)
+        .header('Content-Length', range.end - range.start + 1);
+    } else {
+      reply.status(200).header('Content-Length', size);
+    }
+
+    await reply.send(withBody ? await this.reader.openBlob(route.name, route.digest, range) : undefined);
+  }
+
+  private async delete(route: BlobRoute, _request: FastifyRequest, reply: FastifyReply) {
+    await this.blobs.delete(route.name, route.digest);
+    await reply.status(202).header('Content-Length', 0).send();
+  }
+}

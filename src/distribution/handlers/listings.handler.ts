@@ -1,0 +1,84 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+import { RepositoryStore } from '../../metadata/stores/repository.store.js';
+import type { Page } from '../../metadata/records.js';
+import { paginationOf, queryOf } from '../http-request.js';
+import { mediaTypes } from '../media-types.js';
+import type { OciRoute } from '../oci-path.js';
+import { OciUrls } from '../oci-urls.js';
+import { RegistryReader } from '../services/registry-reader.js';
+import { dispatch } from './handler-table.js';
+
+type TagsRoute = Extract<OciRoute, { kind: 'tags' }>;
+type ReferrersRoute = Extract<OciRoute, { kind: 'referrers' }>;
+type CatalogRoute = Extract<OciRoute, { kind: 'catalog' }>;
+
+/** The listing endpoints: tags list, catalog and referrers. */
+@Injectable()
+export class ListingsHandler {
+  constructor(
+    @Inject(RegistryReader) private readonly reader: RegistryReader,
+    @Inject(RepositoryStore) private readonly repositories: RepositoryStore,
+    @Inject(OciUrls) private readonly urls: OciUrls,
+  ) {}
+
+  handleTags(route: TagsRoute, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    return dispatch({ GET: (r, req, res) => this.tags(r, req, res) }, route, request, reply);
+  }
+
+  handleCatalog(route: CatalogRoute, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    return dispatch({ GET: (_r, req, res) => this.catalog(req, res) }, route, request, reply);
+  }
+
+  handleReferrers(route: ReferrersRoute, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    return dispatch({ GET: (r, req, res) => this.referrers(r, req, res) }, route, request, reply);
+  }
+
+  private async tags(route: TagsRoute, request: FastifyRequest, reply: FastifyReply) {
+    const { limit, last } = paginationOf(request);
+    const page = await this.reader.listTags(route.name, limit, last);
+
+    this.addNextLink(reply, this.urls.tags(route.name), limit, page);
+    await reply.status(200).send({ name: route.name, tags: page.items });
+  }
+
+  private async catalog(request: FastifyRequest, reply: FastifyReply) {
+    const { limit, last } = paginationOf(request);
+    const page = await this.repositories.list(limit, last);
+
+    this.addNextLink(reply, this.urls.catalog(), limit, page);
+    await reply.status(200).send({ repositories: page.items });
+  }
+
+  private async referrers(route: ReferrersRoute, request: FastifyRequest, reply: FastifyReply) {
+    const artifactType = queryOf(request).get('artifactType') ?? undefined;
+    const referrers = await this.reader.listReferrers(route.name, route.digest, artifactType);
+
+    if (artifactType !== undefined) {
+      reply.header('OCI-Filters-Applied', 'artifactType');
+    }
+
+    const index = {
+      schemaVersion: 2,
+      mediaType: mediaTypes.ociIndex,
+      manifests: referrers.map((manifest) => ({
+        mediaType: manifest.mediaType,
+        digest: manifest.digest,
+        size: manifest.size,
+        ...(manifest.artifactType === null ? {} : { artifactType: manifest.artifactType }),
+        ...(manifest.annotations === null ? {} : { annotations: manifest.annotations }),
+      })),
+    };
+
+    await reply.status(200).header('Content-Type', mediaTypes.ociIndex).send(JSON.stringify(index));
+  }
+
+  private addNextLink(reply: FastifyReply, path: string, limit: number, page: Page): void {
+    const last = page.items.at(-1);
+
+    if (page.more && last !== undefined) {
+      reply.header('Link', this.urls.nextPage(path, limit, last));
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+import { ManifestTooLargeError } from '../../common/domain-errors.js';
+import { BodyTooLargeError, queryOf, readBody } from '../http-request.js';
+import type { OciRoute } from '../oci-path.js';
+import { OciUrls } from '../oci-urls.js';
+import { ManifestService } from '../services/manifest.service.js';
+import { RegistryReader } from '../services/registry-reader.js';
+import { dispatch } from './handler-table.js';
+
+type ManifestRoute = Extract<OciRoute, { kind: 'manifest' }>;
+
+/** The largest manifest accepted, as most registries and clients assume. */
+export const maxManifestBytes = 4 * 1024 * 1024;
+
+/** `/v2/<name>/manifests/<reference>`: GET, HEAD, PUT and DELETE. */
+@Injectable()
+export class ManifestsHandler {
+  constructor(
+    @Inject(RegistryReader) private readonly reader: RegistryReader,
+    @Inject(ManifestService) private readonly manifests: ManifestService,
+    @Inject(OciUrls) private readonly urls: OciUrls,
+  ) {}
+
+  handle(route: ManifestRoute, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    return dispatch(
+      {
+        GET: (r, req, res) => this.get(r, req, res, true),
+        HEAD: (r, req, res) => this.get(r, req, res, false),
+        PUT: (r, req, res) => this.put(r, req, res),
+        DELETE: (r, req, res) => this.delete(r, req, res),
+      },
+      route,
+      request,
+      reply,
+    );
+  }
+
+  private async get(route: ManifestRoute, _request: FastifyRequest, reply: FastifyReply, withBody: boolean) {
+    const manifest = await this.reader.resolveManifest(route.name, route.reference);
+    const bytes = withBody ? await this.reader.readManifest(manifest) : undefined;
+
+    await reply
+      .status(200)
+      .header('Content-Type', manifest.mediaType)
+      .header('Content-Length', manifest.size)
+      .header('Docker-Content-Digest', manifest.digest)
+      .header('ETag', `"${manifest.digest}"`)
+      .send(bytes);
+  }
+
+  private async put(route: ManifestRoute, request: FastifyRequest, reply: FastifyReply) {
+    const bytes = await readBody(request, maxManifestBytes).catch((error: unknown) => {
+      throw error instanceof BodyTooLargeError ? new ManifestTooLargeError(maxManifestBytes) : error;
+    });
+    const pushed = await this.manifests.push({
+      name: route.name,
+      reference: route.reference,
+      bytes,
+      contentType: request.headers['content-type'],
+      tags: queryOf(request).getAll('tag'),
+    });
+
+    if (pushed.subjectDigest !== null) {
+      reply.header('OCI-Subject', pushed.subjectDigest);
+    }
+
+    await reply
+      .status(201)
+      .header('Location', this.urls.manifest(route.name, pushed.digest))
+      .header('Docker-Content-Digest', pushed.digest)
+      .header('Content-Length', 0)
+      .send();
+  }
+
+  private async delete(route: ManifestRoute, _request: FastifyRequest, reply: FastifyReply) {
+    await this.manifests.delete(route.name, route.reference);
+    await reply.status(202).header('Content-Length', 0).send();
+  }
+}

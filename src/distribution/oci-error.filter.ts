@@ -1,0 +1,54 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+import { DomainError } from '../common/domain-errors.js';
+import { mapDomainError, type OciErrorResponse } from './oci-error.mapper.js';
+import { ociErrorCodes } from './oci-errors.js';
+
+/**
+ * Writes every error of the `/v2` API as `{"errors":[{"code","message","detail"}]}`. Domain errors go
+ * through the mapper; anything else is a 500 `UNKNOWN` whose cause is logged and not sent.
+ */
+@Catch()
+export class OciErrorFilter implements ExceptionFilter {
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const response = toResponse(exception, request.url.split('?')[0]);
+
+    if (response.status >= 500) {
+      request.log.error({ err: exception }, 'request failed');
+    } else {
+      request.log.debug({ code: response.code, detail: response.detail }, 'request rejected');
+    }
+
+    if (reply.sent || reply.raw.headersSent) {
+      // The body was already streaming, so the status cannot change; ending the connection tells the
+      // client that the transfer is incomplete.
+      reply.raw.destroy();
+
+      return;
+    }
+
+    const body = { errors: [{ code: response.code, message: response.message, detail: response.detail }] };
+
+    void reply
+      .status(response.status)
+      .headers(response.headers)
+      .header('Content-Type', 'application/json; charset=utf-8')
+      .send(JSON.stringify(body));
+  }
+}
+
+function toResponse(exception: unknown, path: string): OciErrorResponse {
+  if (exception instanceof DomainError) {
+    return mapDomainError(exception, { path });
+  }
+
+  if (exception instanceof HttpException && exception.getStatus() < 500) {
+    return { status: exception.getStatus(), code: 'UNSUPPORTED', message: exception.message, headers: {} };
+  }
+
+  return { status: 500, code: 'UNKNOWN', message: ociErrorCodes.UNKNOWN.message, headers: {} };
+}

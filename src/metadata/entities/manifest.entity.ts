@@ -1,0 +1,36 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+import { epochMs } from './epoch-ms.transformer.js';
+
+/** A manifest stored in a repository; its bytes live in blob storage under `digest`. */
+@Entity('manifests')
+export class ManifestEntity {
+  @PrimaryGeneratedColumn()
+  id: number;
+
+  @Column({ type: 'integer', name: 'repository_id' })
+  repositoryId: number;
+
+  @Column({ type: 'varchar', length: 150 })
+  digest: string;
+
+  @Column({ type: 'varchar', length: 255, name: 'media_type' })
+  mediaType: string;
+
+  @Column({ type: 'bigint', transformer: epochMs })
+  size: number;
+
+  /** `artifactType`, or for an image manifest without one the config's media type. */
+  @Column({ type: 'varchar', length: 255, name: 'artifact_type', nullable: true })
+  artifactType: string | null;
+
+  @Column({ type: 'varchar', length: 150, name: 'subject_digest', nullable: true })
+  subjectDigest: string | null;
+
+  /** The manifest's `annotations` as JSON, copied into referrers responses. */
+  @Column({ type: 'text', nullable: true })
+  annotations: string | null;
+
+  @Column({ type: 'bigint', name: 'created_at', transformer: epochMs })
+  createdAt: number;
+}

@@ -1,0 +1,16 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+import { epochMs } from './epoch-ms.transformer.js';
+
+/** A repository's link to a blob: the blob is readable through that repository only while it exists. */
+@Entity('repository_blobs')
+export class RepositoryBlobEntity {
+  @PrimaryColumn({ type: 'integer', name: 'repository_id' })
+  repositoryId: number;
+
+  @PrimaryColumn({ type: 'varchar', length: 150 })
+  digest: string;
+
+  @Column({ type: 'bigint', name: 'created_at', transformer: epochMs })
+  createdAt: number;
+}

@@ -1,0 +1,80 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+
+import { migrations } from '../../migrations/index.js';
+import { entities } from './entities/index.js';
+import { MetadataDatabase } from './metadata-database.js';
+import { BlobRecordStore } from './stores/blob-record.store.js';
+import { ManifestStore } from './stores/manifest.store.js';
+import { RepositoryStore } from './stores/repository.store.js';
+import { UploadSessionStore } from './stores/upload-session.store.js';
+
+export interface MetadataOptions {
+  type: 'sqlite' | 'postgres';
+  /** SQLite database file. */
+  path: string;
+  /** PostgreSQL connection URL. */
+  url?: string;
+}
+
+/** Opens the database and runs pending migrations before anything else starts. */
+export async function openDataSource(options: MetadataOptions): Promise<DataSource> {
+  const dataSource =
+    options.type === 'postgres'
+      ? new DataSource({ type: 'postgres', url: options.url, entities, migrations })
+      : sqliteDataSource(options.path);
+
+  await dataSource.initialize();
+  await dataSource.runMigrations({ transaction: 'each' });
+
+  return dataSource;
+}
+
+function sqliteDataSource(path: string): DataSource {
+  mkdirSync(dirname(path), { recursive: true });
+
+  return new DataSource({
+    type: 'better-sqlite3',
+    database: path,
+    entities,
+    migrations,
+    // WAL keeps readers off the writer's lock; NORMAL sync loses no committed row when the process is
+    // killed, only on power loss, which SQLite documents for WAL mode.
+    prepareDatabase: (db: { pragma(source: string): unknown }) => {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+      db.pragma('foreign_keys = ON');
+    },
+  });
+}
+
+const stores = [RepositoryStore, BlobRecordStore, ManifestStore, UploadSessionStore];
+
+/** Registry metadata: TypeORM entities and the stores that read and write them. */
+@Module({})
+export class MetadataModule implements OnApplicationShutdown {
+  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+
+  static forRoot(dataSource: DataSource): DynamicModule {
+    return {
+      module: MetadataModule,
+      global: true,
+      providers: [
+        { provide: DataSource, useValue: dataSource },
+        { provide: MetadataDatabase, useValue: new MetadataDatabase(dataSource) },
+        ...stores,
+      ],
+      exports: [DataSource, MetadataDatabase, ...stores],
+    };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.dataSource.isInitialized) {
+      await this.dataSource.destroy();
+    }
+  }
+}

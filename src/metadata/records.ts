@@ -1,0 +1,29 @@
+import type { ManifestReferenceKind } from './entities/manifest-reference.entity.js';
+
+/** A manifest as the rest of Wharf sees it, independent of the TypeORM entity. */
+export interface ManifestRecord {
+  repository: string;
+  digest: string;
+  mediaType: string;
+  size: number;
+  artifactType: string | null;
+  subjectDigest: string | null;
+  annotations: Record<string, string> | null;
+}
+
+export interface ManifestReference {
+  kind: ManifestReferenceKind;
+  digest: string;
+}
+
+export interface UploadSessionRecord {
+  id: string;
+  repository: string;
+  startedAt: number;
+}
+
+/** One page of a lexically ordered listing; `more` is true when entries follow the last one. */
+export interface Page {
+  items: string[];
+  more: boolean;
+}

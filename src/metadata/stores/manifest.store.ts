@@ -1,0 +1,240 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { type EntityManager, In, MoreThan } from 'typeorm';
+
+import { ManifestBlobUnknownError, ManifestChildUnknownError } from '../../common/domain-errors.js';
+import {
+  ManifestEntity,
+  ManifestReferenceEntity,
+  RepositoryBlobEntity,
+  TagEntity,
+} from '../entities/index.js';
+import { MetadataDatabase } from '../metadata-database.js';
+import type { ManifestRecord, ManifestReference, Page } from '../records.js';
+import { insertBlob } from './blob-record.store.js';
+import { ensureRepositoryId, findRepositoryId } from './repository.store.js';
+
+/** What a manifest PUT stores in one transaction. */
+export interface ManifestWrite {
+  manifest: ManifestRecord;
+  references: ManifestReference[];
+  tags: string[];
+}
+
+/** Manifests, the descriptors they reference, and tags. */
+@Injectable()
+export class ManifestStore {
+  constructor(@Inject(MetadataDatabase) private readonly db: MetadataDatabase) {}
+
+  async find(repository: string, digest: string): Promise<ManifestRecord | undefined> {
+    return this.db.read(async (manager) => {
+      const repositoryId = await findRepositoryId(manager, repository);
+      const row =
+        repositoryId === undefined ? null : await manager.findOneBy(ManifestEntity, { repositoryId, digest });
+
+      return row ? toRecord(repository, row) : undefined;
+    });
+  }
+
+  /** Returns the digest a tag points to, or undefined when the tag does not exist. */
+  async resolveTag(repository: string, tag: string): Promise<string | undefined> {
+    return this.db.read(async (manager) => {
+      const repositoryId = await findRepositoryId(manager, repository);
+      const row =
+        repositoryId === undefined ? null : await manager.findOneBy(TagEntity, { repositoryId, name: tag });
+
+      return row?.manifestDigest;
+    });
+  }
+
+  /**
+   * Stores a manifest, its references and its tags in one transaction, after checking that every layer
+   * and config is linked to the repository and every child manifest is stored in it. A subject needs
+   * no such check, because a referrer may arrive before its subject.
+   */
+  async save(write: ManifestWrite): Promise<void> {
+    await this.db.transaction(async (manager) => {
+      const { manifest } = write;
+      const repositoryId = await ensureRepositoryId(manager, manifest.repository);
+
+      await assertReferencesExist(manager, repositoryId, write.references);
+      await insertBlob(manager, manifest.digest, manifest.size);
+
+      const existing = await manager.findOneBy(ManifestEntity, { repositoryId, digest: manifest.digest });
+
+      if (!existing) {
+        await insertManifest(manager, repositoryId, write);
+      }
+
+      for (const tag of write.tags) {
+        await manager
+          .createQueryBuilder()
+          .insert()
+          .into(TagEntity)
+          .values({ repositoryId, name: tag, manifestDigest: manifest.digest, updatedAt: Date.now() })
+          .orUpdate(['manifest_digest', 'updated_at'], ['repository_id', 'name'])
+          .execute();
+      }
+    });
+  }
+
+  /** Deletes a manifest and every tag pointing to it; returns false when it was not stored. */
+  async delete(repository: string, digest: string): Promise<boolean> {
+    return this.db.transaction(async (manager) => {
+      const repositoryId = await findRepositoryId(manager, repository);
+
+      if (repositoryId === undefined) {
+        return false;
+      }
+
+      const row = await manager.findOneBy(ManifestEntity, { repositoryId, digest });
+
+      if (!row) {
+        return false;
+      }
+
+      await manager.delete(TagEntity, { repositoryId, manifestDigest: digest });
+      await manager.delete(ManifestReferenceEntity, { manifestId: row.id });
+      await manager.delete(ManifestEntity, { id: row.id });
+
+      return true;
+    });
+  }
+
+  /** Deletes one tag and leaves its manifest; returns false when the tag did not exist. */
+  async deleteTag(repository: string, tag: string): Promise<boolean> {
+    return this.db.transaction(async (manager) => {
+      const repositoryId = await findRepositoryId(manager, repository);
+
+      if (repositoryId === undefined) {
+        return false;
+      }
+
+      const result = await manager.delete(TagEntity, { repositoryId, name: tag });
+
+      return (result.affected ?? 0) > 0;
+    });
+  }
+
+  /** Lists tags in byte order; undefined when the repository does not exist. */
+  async listTags(repository: string, limit: number, last?: string): Promise<Page | undefined> {
+    return this.db.read(async (manager) => {
+      const repositoryId = await findRepositoryId(manager, repository);
+
+      if (repositoryId === undefined) {
+        return undefined;
+      }
+
+      const rows = await manager.find(TagEntity, {
+        select: { name: true },
+        where: last === undefined ? { repositoryId } : { repositoryId, name: MoreThan(last) },
+        order: { name: 'ASC' },
+        take: limit + 1,
+      });
+
+      return { items: rows.slice(0, limit).map((row) => row.name), more: rows.length > limit };
+    });
+  }
+
+  /** Lists the manifests whose `subject` is `digest`, ordered by digest, optionally of one artifact type. */
+  async referrers(repository: string, digest: string, artifactType?: string): Promise<ManifestRecord[]> {
+    return this.db.read(async (manager) => {
+      const repositoryId = await findRepositoryId(manager, repository);
+
+      if (repositoryId === undefined) {
+        return [];
+      }
+
+      const rows = await manager.find(ManifestEntity, {
+        where: {
+          repositoryId,
+          subjectDigest: digest,
+          ...(artifactType === undefined ? {} : { artifactType }),
+        },
+        order: { digest: 'ASC' },
+      });
+
+      return rows.map((row) => toRecord(repository, row));
+    });
+  }
+}
+
+async function assertReferencesExist(
+  manager: EntityManager,
+  repositoryId: number,
+  references: ManifestReference[],
+): Promise<void> {
+  const blobDigests = unique(references.filter((ref) => ref.kind !== 'child').map((ref) => ref.digest));
+  const childDigests = unique(references.filter((ref) => ref.kind === 'child').map((ref) => ref.digest));
+
+  if (blobDigests.length > 0) {
+    const linked = await manager.find(RepositoryBlobEntity, {
+      select: { digest: true },
+      where: { repositoryId, digest: In(blobDigests) },
+    });
+    const missing = missingFrom(blobDigests, linked);
+
+    if (missing) {
+      throw new ManifestBlobUnknownError(missing);
+    }
+  }
+
+  if (childDigests.length > 0) {
+    const stored = await manager.find(ManifestEntity, {
+      select: { digest: true },
+      where: { repositoryId, digest: In(childDigests) },
+    });
+    const missing = missingFrom(childDigests, stored);
+
+    if (missing) {
+      throw new ManifestChildUnknownError(missing);
+    }
+  }
+}
+
+async function insertManifest(
+  manager: EntityManager,
+  repositoryId: number,
+  write: ManifestWrite,
+): Promise<void> {
+  const { manifest } = write;
+  const inserted = await manager.insert(ManifestEntity, {
+    repositoryId,
+    digest: manifest.digest,
+    mediaType: manifest.mediaType,
+    size: manifest.size,
+    artifactType: manifest.artifactType,
+    subjectDigest: manifest.subjectDigest,
+    annotations: manifest.annotations ? JSON.stringify(manifest.annotations) : null,
+    createdAt: Date.now(),
+  });
+  const manifestId = (inserted.identifiers[0] as { id: number }).id;
+
+  if (write.references.length > 0) {
+    await manager.insert(
+      ManifestReferenceEntity,
+      write.references.map((reference, position) => ({ manifestId, position, ...reference })),
+    );
+  }
+}
+
+function toRecord(repository: string, row: ManifestEntity): ManifestRecord {
+  return {
+    repository,
+    digest: row.digest,
+    mediaType: row.mediaType,
+    size: row.size,
+    artifactType: row.artifactType,
+    subjectDigest: row.subjectDigest,
+    annotations: row.annotations ? (JSON.parse(row.annotations) as Record<string, string>) : null,
+  };
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+function missingFrom(expected: string[], found: { digest: string }[]): string | undefined {
+  const present = new Set(found.map((row) => row.digest));
+
+  return expected.find((digest) => !present.has(digest));
+}

@@ -1,0 +1,37 @@
+import { createHash, type Hash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+
+/** Thrown by ByteCounter when more bytes arrive than the declared length allows. */
+export class TooManyBytesError extends Error {
+  constructor(readonly limit: number) {
+    super(`stream exceeded ${limit} bytes`);
+  }
+}
+
+/**
+ * Passes bytes through while counting them and feeding a running sha256, so a blob is verified in the
+ * same pass that writes it. With a limit, the stream fails as soon as the count exceeds it.
+ */
+export class ByteCounter extends Transform {
+  bytes = 0;
+
+  constructor(
+    readonly hash: Hash = createHash('sha256'),
+    private readonly limit = Number.POSITIVE_INFINITY,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+
+    if (this.bytes > this.limit) {
+      callback(new TooManyBytesError(this.limit));
+
+      return;
+    }
+
+    this.hash.update(chunk);
+    callback(null, chunk);
+  }
+}

@@ -1,0 +1,54 @@
+import { join } from 'node:path';
+
+import type { Digest } from '../common/digest.js';
+
+/**
+ * Computes every path under the storage root; no other code joins storage paths.
+ *
+ * ```
+ * <root>/
+ *   blobs/<algorithm>/<first two hex>/<full hex>   blob and manifest bytes, once each
+ *   uploads/<upload id>/data                        bytes of an upload or a write in progress
+ * ```
+ * Bytes reach `blobs/` only by an atomic rename from `uploads/`, so a blob path always holds a whole,
+ * verified blob.
+ */
+export class StoragePaths {
+  constructor(readonly root: string) {}
+
+  get blobsDirectory(): string {
+    return join(this.root, 'blobs');
+  }
+
+  get uploadsDirectory(): string {
+    return join(this.root, 'uploads');
+  }
+
+  blob(digest: Digest): string {
+    return join(this.blobsDirectory, digest.algorithm, digest.hex.slice(0, 2), digest.hex);
+  }
+
+  /** The directory of one upload; `uploadId` must already be validated as a UUID by the caller. */
+  uploadDirectory(uploadId: string): string {
+    assertUploadId(uploadId);
+
+    return join(this.uploadsDirectory, uploadId);
+  }
+
+  uploadData(uploadId: string): string {
+    return join(this.uploadDirectory(uploadId), 'data');
+  }
+}
+
+const uploadIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function isUploadId(text: string): boolean {
+  return uploadIdPattern.test(text);
+}
+
+function assertUploadId(uploadId: string): void {
+  if (!isUploadId(uploadId)) {
+    // NOTE: callers validate ids first; this guard keeps a bad id from ever naming a path outside uploads/.
+    throw new Error(`upload id is not a UUID: ${JSON.stringify(uploadId)}`);
+  }
+}

@@ -1,0 +1,232 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+import { Digest, type DigestAlgorithm } from '../common/digest.js';
+import {
+  DigestMismatchError,
+  SizeMismatchError,
+  UploadNotFoundError,
+  UploadRangeInvalidError,
+} from '../common/domain-errors.js';
+import { KeyedMutex } from '../common/keyed-mutex.js';
+import { BlobStorage, isNotFound } from './blob-storage.service.js';
+import { ByteCounter, TooManyBytesError } from './byte-counter.js';
+import { isUploadId, StoragePaths } from './storage-paths.js';
+
+/** Where a chunk must start and how long it must be, when the client declared them. */
+export interface ChunkExpectation {
+  offset?: number;
+  length?: number;
+}
+
+/** The running sha256 of an upload's bytes, valid while the file still has `size` bytes. */
+interface RunningHash {
+  hash: Hash;
+  size: number;
+}
+
+/**
+ * Bytes of uploads in progress. Each upload is a directory with one append-only `data` file; a chunk
+ * either lands whole or is truncated away, so the file always ends at a chunk boundary.
+ */
+export class UploadStorage {
+  private readonly runningHashes = new Map<string, RunningHash>();
+  private readonly locks = new KeyedMutex();
+
+  constructor(
+    private readonly paths: StoragePaths,
+    private readonly blobs: BlobStorage,
+  ) {}
+
+  async create(uploadId: string): Promise<void> {
+    await mkdir(this.paths.uploadDirectory(uploadId), { recursive: true });
+    await writeFile(this.paths.uploadData(uploadId), '', { flag: 'wx' });
+    this.runningHashes.set(uploadId, { hash: createHash('sha256'), size: 0 });
+  }
+
+  /** Returns the number of bytes received, or undefined when the upload has no data file. */
+  async size(uploadId: string): Promise<number | undefined> {
+    try {
+      return (await stat(this.paths.uploadData(uploadId))).size;
+    } catch (error) {
+      if (isNotFound(error)) {
+        return undefined;
+      }
+
+      throw error;
+    }
+  }
+
+  /**
+   * Appends a chunk and returns the new size. A chunk whose offset is not the current size is rejected
+   * before reading; a chunk that fails midway or differs from its declared length is truncated away.
+   */
+  async append(uploadId: string, body: Readable, expected: ChunkExpectation = {}): Promise<number> {
+    return this.locks.run(uploadId, async () => {
+      const size = await this.requireSize(uploadId);
+
+      if (expected.offset !== undefined && expected.offset !== size) {
+        body.resume();
+
+        throw new UploadRangeInvalidError(
+          size,
+          `chunk starts at ${expected.offset}, upload has ${size} bytes`,
+        );
+      }
+
+      const base = await this.hashOf(uploadId, size);
+      const counter = new ByteCounter(base, expected.length);
+      const path = this.paths.uploadData(uploadId);
+
+      // NOTE: the body is piped through a PassThrough because pipeline() destroys its streams on error,
+      // and destroying the request would close the socket before the error response is sent.
+      const source = body.pipe(new PassThrough());
+
+      try {
+        await pipeline(source, counter, createWriteStream(path, { flags: 'a' }));
+
+        if (expected.length !== undefined && counter.bytes !== expected.length) {
+          throw new SizeMismatchError(expected.length, counter.bytes);
+        }
+      } catch (error) {
+        body.unpipe();
+        body.resume();
+        this.runningHashes.delete(uploadId);
+        await truncate(path, size);
+
+        if (error instanceof TooManyBytesError) {
+          throw new SizeMismatchError(error.limit, counter.bytes);
+        }
+
+        throw error;
+      }
+
+      this.runningHashes.set(uploadId, { hash: counter.hash, size: size + counter.bytes });
+
+      return size + counter.bytes;
+    });
+  }
+
+  /**
+   * Verifies the upload against the digest (and size, when given) and moves it into blob storage. On a
+   * mismatch the upload is deleted, so nothing of it is stored. Returns the blob's size.
+   */
+  async commit(uploadId: string, digest: Digest, expectedSize?: number): Promise<number> {
+    return this.locks.run(uploadId, async () => {
+      const size = await this.requireSize(uploadId);
+
+      try {
+        if (expectedSize !== undefined && expectedSize !== size) {
+          throw new SizeMismatchError(expectedSize, size);
+        }
+
+        const actual = await this.digestOf(uploadId, size, digest.algorithm);
+
+        if (!actual.equals(digest)) {
+          throw new DigestMismatchError(digest.toString(), actual.toString());
+        }
+
+        await this.blobs.place(this.paths.uploadData(uploadId), digest);
+      } catch (error) {
+        await this.removeUnlocked(uploadId);
+
+        throw error;
+      }
+
+      await this.removeUnlocked(uploadId);
+
+      return size;
+    });
+  }
+
+  async remove(uploadId: string): Promise<void> {
+    await this.locks.run(uploadId, () => this.removeUnlocked(uploadId));
+  }
+
+  /** Lists uploads whose bytes last changed before `cutoff` (epoch milliseconds). */
+  async listStale(cutoff: number): Promise<string[]> {
+    let entries: string[];
+
+    try {
+      entries = await readdir(this.paths.uploadsDirectory);
+    } catch (error) {
+      if (isNotFound(error)) {
+        return [];
+      }
+
+      throw error;
+    }
+
+    const stale: string[] = [];
+
+    for (const entry of entries.filter(isUploadId)) {
+      const modified = await this.lastModified(entry);
+
+      if (modified === undefined || modified < cutoff) {
+        stale.push(entry);
+      }
+    }
+
+    return stale;
+  }
+
+  private async lastModified(uploadId: string): Promise<number | undefined> {
+    for (const path of [this.paths.uploadData(uploadId), this.paths.uploadDirectory(uploadId)]) {
+      try {
+        return (await stat(path)).mtimeMs;
+      } catch (error) {
+        if (!isNotFound(error)) {
+          throw error;
+        }
+      }
+    }
+
+    return undefined;
+  }
+
+  private async removeUnlocked(uploadId: string): Promise<void> {
+    this.runningHashes.delete(uploadId);
+    await rm(this.paths.uploadDirectory(uploadId), { recursive: true, force: true });
+  }
+
+  private async requireSize(uploadId: string): Promise<number> {
+    const size = await this.size(uploadId);
+
+    if (size === undefined) {
+      throw new UploadNotFoundError(uploadId);
+    }
+
+    return size;
+  }
+
+  /** Returns a hash of the first `size` bytes to continue from, re-reading the file after a restart. */
+  private async hashOf(uploadId: string, size: number): Promise<Hash> {
+    const running = this.runningHashes.get(uploadId);
+
+    if (running?.size === size) {
+      return running.hash.copy();
+    }
+
+    return this.hashFile(uploadId, 'sha256');
+  }
+
+  private async digestOf(uploadId: string, size: number, algorithm: DigestAlgorithm): Promise<Digest> {
+    const hash =
+      algorithm === 'sha256' ? await this.hashOf(uploadId, size) : await this.hashFile(uploadId, algorithm);
+
+    return Digest.fromHash(algorithm, hash);
+  }
+
+  private async hashFile(uploadId: string, algorithm: DigestAlgorithm): Promise<Hash> {
+    const hash = createHash(algorithm);
+
+    for await (const chunk of createReadStream(this.paths.uploadData(uploadId))) {
+      hash.update(chunk as Buffer);
+    }
+
+    return hash;
+  }
+}
