@@ -134,7 +134,7 @@ function flattenErrors(error: ValidationError, parent: string): ConfigProblem[] 
   const key = parent ? `${parent}.${error.property}` : error.property;
   const own = Object.values(error.constraints ?? {}).map((reason) => ({
     key,
-    value: error.value,
+    value: error.value as unknown,
     reason: error.constraints?.whitelistValidation === reason ? 'unknown key' : reason,
   }));
 

@@ -148,7 +148,7 @@ function parseDescriptor(value: unknown, path: string): Descriptor {
 
   parseAnnotations(value.annotations, `${path}.annotations`);
 
-  return { mediaType, digest, size, urls: urls as string[] | undefined };
+  return { mediaType, digest, size, urls };
 }
 
 function parseAnnotations(value: unknown, path: string): Record<string, string> | null {
