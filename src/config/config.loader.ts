@@ -102,15 +102,16 @@ export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.Proc
     const path = name.slice(envPrefix.length).split('__').map(camelCase);
     let node: Record<string, unknown> = raw;
 
-    for (const key of path.slice(0, -1)) {
+    path.slice(0, -1).forEach((key, index) => {
       const child = node[key];
 
       if (typeof child !== 'object' || child === null) {
-        node[key] = /^\d+$/.test(key) ? [] : {};
+        // A numeric next segment, as in WHARF_UPSTREAMS__0__URL, indexes an array.
+        node[key] = /^\d+$/.test(path[index + 1]) ? [] : {};
       }
 
       node = node[key] as Record<string, unknown>;
-    }
+    });
 
     node[path[path.length - 1]] = parseEnvValue(value);
   }

@@ -20,8 +20,14 @@ export function parseRangeHeader(header: string | undefined, size: number): Byte
   if (match[1] === '') {
     const suffix = Number(match[2]);
 
-    if (suffix === 0 || size === 0) {
+    if (suffix === 0) {
       throw new RangeNotSatisfiableError(size, header);
+    }
+
+    if (size === 0) {
+      // RFC 9110 section 14.1.1: a non-zero suffix range of an empty representation is satisfiable
+      // and selects the whole, empty, body.
+      return undefined;
     }
 
     return { start: Math.max(size - suffix, 0), end: size - 1 };

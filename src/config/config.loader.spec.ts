@@ -1,0 +1,419 @@
+// The class-transformer decorators in config.schema.ts read design-type metadata, which needs this
+// polyfill. main.ts loads it for the server, so this test loads it itself.
+import 'reflect-metadata';
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import {
+  applyEnvOverrides,
+  ConfigError,
+  type ConfigProblem,
+  loadConfig,
+  validateConfig,
+} from './config.loader.js';
+
+/** Runs `action` and returns the ConfigError it throws. */
+function configErrorOf(action: () => unknown): ConfigError {
+  try {
+    action();
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
+
+    return error;
+  }
+
+  assert.fail('expected a ConfigError');
+}
+
+function problemsOf(action: () => unknown): ConfigProblem[] {
+  return configErrorOf(action).problems;
+}
+
+function problemAt(problems: ConfigProblem[], key: string): ConfigProblem {
+  const problem = problems.find((candidate) => candidate.key === key);
+
+  assert.ok(problem, `no problem for ${key} in ${JSON.stringify(problems)}`);
+
+  return problem;
+}
+
+describe('validateConfig defaults', () => {
+  const config = validateConfig({}, 'test');
+
+  it('http address is loopback', () => {
+    assert.equal(config.http.address, '127.0.0.1');
+  });
+
+  it('http port', () => {
+    assert.equal(config.http.port, 5000);
+  });
+
+  it('no external URL', () => {
+    assert.equal(config.http.externalUrl, undefined);
+  });
+
+  it('no trusted proxies', () => {
+    assert.deepEqual(config.http.trustedProxies, []);
+  });
+
+  it('storage root resolved', () => {
+    assert.equal(config.storage.rootDirectory, resolve('./data'));
+  });
+
+  it('upload max age', () => {
+    assert.equal(config.storage.uploads.maxAge, '24h');
+  });
+
+  it('upload purge interval', () => {
+    assert.equal(config.storage.uploads.purgeInterval, '1h');
+  });
+
+  it('database type', () => {
+    assert.equal(config.database.type, 'sqlite');
+  });
+
+  it('database path under storage root', () => {
+    assert.equal(config.database.path, join(resolve('./data'), 'wharf.db'));
+  });
+
+  it('no upstreams', () => {
+    assert.deepEqual(config.upstreams, []);
+  });
+
+  it('log level', () => {
+    assert.equal(config.log.level, 'info');
+  });
+
+  it('metrics enabled', () => {
+    assert.equal(config.metrics.enabled, true);
+  });
+
+  it('metrics port', () => {
+    assert.equal(config.metrics.port, 5001);
+  });
+
+  it('result is frozen', () => {
+    assert.ok(Object.isFrozen(config));
+  });
+
+  it('partial section keeps defaults', () => {
+    const partial = validateConfig({ http: { port: 6000 } }, 'test');
+
+    assert.equal(partial.http.address, '127.0.0.1');
+  });
+
+  it('database path follows storage root', () => {
+    const custom = validateConfig({ storage: { rootDirectory: '/srv/wharf' } }, 'test');
+
+    assert.equal(custom.database.path, join('/srv/wharf', 'wharf.db'));
+  });
+
+  it('upstream defaults filled', () => {
+    const custom = validateConfig({ upstreams: [{ prefix: 'local', url: 'http://127.0.0.1:5002' }] }, 'test');
+
+    assert.equal(custom.upstreams[0].tagTtl, '5m');
+  });
+});
+
+describe('validateConfig rejections', () => {
+  it('port above 65535', () => {
+    const problem = problemAt(
+      problemsOf(() => validateConfig({ http: { port: 70000 } }, 'test')),
+      'http.port',
+    );
+
+    assert.equal(problem.value, 70000);
+    assert.match(problem.reason, /65535/);
+  });
+
+  it('negative port', () => {
+    const problem = problemAt(
+      problemsOf(() => validateConfig({ http: { port: -1 } }, 'test')),
+      'http.port',
+    );
+
+    assert.equal(problem.value, -1);
+  });
+
+  it('port as string', () => {
+    const problem = problemAt(
+      problemsOf(() => validateConfig({ http: { port: '5000' } }, 'test')),
+      'http.port',
+    );
+
+    assert.equal(problem.value, '5000');
+  });
+
+  it('message names key, value and source', () => {
+    const error = configErrorOf(() => validateConfig({ http: { port: 70000 } }, 'wharf.yaml'));
+
+    assert.match(error.message, /wharf\.yaml/);
+    assert.match(error.message, /http\.port = 70000/);
+  });
+
+  it('unknown top-level key', () => {
+    const problem = problemAt(
+      problemsOf(() => validateConfig({ serverName: 'x' }, 'test')),
+      'serverName',
+    );
+
+    assert.equal(problem.reason, 'unknown key');
+  });
+
+  it('unknown nested key', () => {
+    const problem = problemAt(
+      problemsOf(() => validateConfig({ http: { prot: 5000 } }, 'test')),
+      'http.prot',
+    );
+
+    assert.equal(problem.value, 5000);
+    assert.equal(problem.reason, 'unknown key');
+  });
+
+  it('duration without unit', () => {
+    const problem = problemAt(
+      problemsOf(() => validateConfig({ storage: { uploads: { maxAge: '24' } } }, 'test')),
+      'storage.uploads.maxAge',
+    );
+
+    assert.equal(problem.value, '24');
+    assert.match(problem.reason, /duration/);
+  });
+
+  it('duration with unknown unit', () => {
+    const problem = problemAt(
+      problemsOf(() =>
+        validateConfig({ upstreams: [{ prefix: 'a', url: 'http://127.0.0.1', timeout: '1w' }] }, 'test'),
+      ),
+      'upstreams.0.timeout',
+    );
+
+    assert.equal(problem.value, '1w');
+  });
+
+  it('duplicate upstream prefix', () => {
+    const upstreams = [
+      { prefix: 'mirror', url: 'http://127.0.0.1:5002' },
+      { prefix: 'mirror', url: 'http://127.0.0.1:5003' },
+    ];
+    const problem = problemAt(
+      problemsOf(() => validateConfig({ upstreams }, 'test')),
+      'upstreams.1.prefix',
+    );
+
+    assert.equal(problem.value, 'mirror');
+    assert.equal(problem.reason, 'prefix is used twice');
+  });
+
+  it('upstream prefix with slash', () => {
+    problemAt(
+      problemsOf(() => validateConfig({ upstreams: [{ prefix: 'a/b', url: 'http://127.0.0.1' }] }, 'test')),
+      'upstreams.0.prefix',
+    );
+  });
+
+  it('upstream URL without scheme', () => {
+    problemAt(
+      problemsOf(() => validateConfig({ upstreams: [{ prefix: 'a', url: '127.0.0.1:5002' }] }, 'test')),
+      'upstreams.0.url',
+    );
+  });
+
+  it('unknown log level', () => {
+    problemAt(
+      problemsOf(() => validateConfig({ log: { level: 'verbose' } }, 'test')),
+      'log.level',
+    );
+  });
+
+  it('postgres without url', () => {
+    problemAt(
+      problemsOf(() => validateConfig({ database: { type: 'postgres' } }, 'test')),
+      'database.url',
+    );
+  });
+
+  it('reports every problem', () => {
+    const problems = problemsOf(() =>
+      validateConfig({ http: { port: 70000 }, metrics: { port: -1 } }, 'test'),
+    );
+
+    problemAt(problems, 'http.port');
+    problemAt(problems, 'metrics.port');
+  });
+});
+
+describe('applyEnvOverrides', () => {
+  it('port becomes number', () => {
+    const raw: Record<string, unknown> = {};
+
+    applyEnvOverrides(raw, { WHARF_HTTP__PORT: '6000' });
+
+    assert.deepEqual(raw, { http: { port: 6000 } });
+  });
+
+  it('snake case becomes camel case', () => {
+    const raw: Record<string, unknown> = {};
+
+    applyEnvOverrides(raw, { WHARF_STORAGE__ROOT_DIRECTORY: '/srv/wharf' });
+
+    assert.deepEqual(raw, { storage: { rootDirectory: '/srv/wharf' } });
+  });
+
+  it('three levels deep', () => {
+    const raw: Record<string, unknown> = {};
+
+    applyEnvOverrides(raw, { WHARF_STORAGE__UPLOADS__MAX_AGE: '12h' });
+
+    assert.deepEqual(raw, { storage: { uploads: { maxAge: '12h' } } });
+  });
+
+  it('boolean value', () => {
+    const raw: Record<string, unknown> = {};
+
+    applyEnvOverrides(raw, { WHARF_METRICS__ENABLED: 'false' });
+
+    assert.deepEqual(raw, { metrics: { enabled: false } });
+  });
+
+  it('JSON array value', () => {
+    const raw: Record<string, unknown> = {};
+
+    applyEnvOverrides(raw, { WHARF_HTTP__TRUSTED_PROXIES: '["127.0.0.1"]' });
+
+    assert.deepEqual(raw, { http: { trustedProxies: ['127.0.0.1'] } });
+  });
+
+  it('keeps sibling keys', () => {
+    const raw: Record<string, unknown> = { http: { address: '127.0.0.1', port: 5000 } };
+
+    applyEnvOverrides(raw, { WHARF_HTTP__PORT: '6000' });
+
+    assert.deepEqual(raw, { http: { address: '127.0.0.1', port: 6000 } });
+  });
+
+  it('ignores other variables', () => {
+    const raw: Record<string, unknown> = {};
+
+    applyEnvOverrides(raw, { HOME: '/home/user', PATH: '/usr/bin', WHARFX: '1' });
+
+    assert.deepEqual(raw, {});
+  });
+
+  it('numeric segment creates array', () => {
+    const raw: Record<string, unknown> = {};
+
+    applyEnvOverrides(raw, {
+      WHARF_UPSTREAMS__0__PREFIX: 'mirror',
+      WHARF_UPSTREAMS__0__URL: 'http://127.0.0.1:5002',
+    });
+
+    assert.ok(Array.isArray(raw.upstreams), `upstreams is ${JSON.stringify(raw.upstreams)}`);
+    assert.deepEqual(raw.upstreams, [{ prefix: 'mirror', url: 'http://127.0.0.1:5002' }]);
+  });
+
+  it('numeric segment passes validation', () => {
+    const raw: Record<string, unknown> = {};
+
+    applyEnvOverrides(raw, {
+      WHARF_UPSTREAMS__0__PREFIX: 'mirror',
+      WHARF_UPSTREAMS__0__URL: 'http://127.0.0.1:5002',
+    });
+
+    assert.equal(validateConfig(raw, 'environment').upstreams[0]?.prefix, 'mirror');
+  });
+});
+
+describe('loadConfig', () => {
+  let directory: string;
+
+  before(() => {
+    directory = mkdtempSync(join(tmpdir(), 'wharf-config-'));
+  });
+
+  after(() => {
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  function write(name: string, text: string): string {
+    const file = join(directory, name);
+
+    writeFileSync(file, text);
+
+    return file;
+  }
+
+  it('reads YAML', () => {
+    const file = write('wharf.yaml', 'http:\n  port: 6001\nlog:\n  level: debug\n');
+    const config = loadConfig(file, {});
+
+    assert.equal(config.http.port, 6001);
+    assert.equal(config.log.level, 'debug');
+  });
+
+  it('reads JSON', () => {
+    const file = write('wharf.json', JSON.stringify({ http: { port: 6002 }, metrics: { enabled: false } }));
+    const config = loadConfig(file, {});
+
+    assert.equal(config.http.port, 6002);
+    assert.equal(config.metrics.enabled, false);
+  });
+
+  it('YAML storage root resolved', () => {
+    const root = join(directory, 'data');
+    const file = write('storage.yaml', `storage:\n  rootDirectory: ${JSON.stringify(root)}\n`);
+
+    assert.equal(loadConfig(file, {}).storage.rootDirectory, root);
+  });
+
+  it('environment overrides file', () => {
+    const file = write('override.yaml', 'http:\n  port: 6001\n');
+
+    assert.equal(loadConfig(file, { WHARF_HTTP__PORT: '6003' }).http.port, 6003);
+  });
+
+  it('empty file gives defaults', () => {
+    const file = write('empty.yaml', '');
+
+    assert.equal(loadConfig(file, {}).http.port, 5000);
+  });
+
+  it('missing file', () => {
+    const file = join(directory, 'missing.yaml');
+    const problems = problemsOf(() => loadConfig(file, {}));
+
+    assert.equal(problems[0]?.key, '(file)');
+    assert.equal(problems[0]?.value, file);
+  });
+
+  it('invalid YAML', () => {
+    const file = write('broken.yaml', 'http:\n  port: [1\n');
+    const problems = problemsOf(() => loadConfig(file, {}));
+
+    assert.equal(problems[0]?.key, '(file)');
+  });
+
+  it('invalid JSON', () => {
+    const file = write('broken.json', '{"http": ');
+    const problems = problemsOf(() => loadConfig(file, {}));
+
+    assert.equal(problems[0]?.key, '(file)');
+  });
+
+  it('list at root', () => {
+    const file = write('list.yaml', '- a\n- b\n');
+    const problems = problemsOf(() => loadConfig(file, {}));
+
+    assert.equal(problems[0]?.key, '(root)');
+  });
+
+  it('invalid value names file', () => {
+    const file = write('bad-port.yaml', 'http:\n  port: 70000\n');
+
+    assert.equal(configErrorOf(() => loadConfig(file, {})).source, file);
+  });
+});
