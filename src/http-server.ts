@@ -8,6 +8,7 @@ import { pino, type Logger } from 'pino';
 
 import { AppModule } from './app.module.js';
 import { NestPinoLogger } from './common/nest-pino-logger.js';
+import { writeMalformedRequestError } from './distribution/malformed-request.js';
 import type { WharfConfig } from './config/config.schema.js';
 import { openDataSource } from './metadata/metadata.module.js';
 
@@ -38,6 +39,7 @@ export async function createWharfApp(config: WharfConfig, logger: Logger): Promi
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     genReqId: (request: IncomingMessage) => requestIdOf(request),
+    clientErrorHandler: writeMalformedRequestError,
     // OCI paths are matched by the OCI path parser, which rejects what it does not expect; Fastify's
     // own rewriting of the path would hide that from it.
     routerOptions: { ignoreDuplicateSlashes: false, ignoreTrailingSlash: false },
@@ -52,7 +54,6 @@ export async function createWharfApp(config: WharfConfig, logger: Logger): Promi
   );
 
   configureHttp(app.getHttpAdapter().getInstance());
-  app.enableShutdownHooks();
 
   return app;
 }

@@ -17,6 +17,9 @@ const usage = `usage:
 Every key can be overridden by an environment variable: storage.rootDirectory is
 WHARF_STORAGE__ROOT_DIRECTORY.`;
 
+/** How long requests in flight may take to finish after SIGTERM or SIGINT. */
+const shutdownGraceMs = 10_000;
+
 /** The embedded default configuration, shipped beside the compiled code. */
 const packagedConfig = fileURLToPath(new URL('../../config/wharf.yaml', import.meta.url));
 
@@ -68,6 +71,22 @@ async function serve(config: WharfConfig): Promise<void> {
     { url: `http://${host}:${port}`, rootDirectory: config.storage.rootDirectory },
     'wharf listening',
   );
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.info({ signal, graceMs: shutdownGraceMs }, 'shutting down');
+      // Requests in flight may finish within the grace period; connections still open after it are cut,
+      // so a stalled client cannot keep the process alive.
+      setTimeout(() => app.getHttpServer().closeAllConnections(), shutdownGraceMs).unref();
+      app.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'failed to shut down cleanly');
+          process.exit(1);
+        },
+      );
+    });
+  }
 }
 
 main(process.argv.slice(2)).then(

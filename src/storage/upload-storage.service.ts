@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import { PassThrough, type Readable } from 'node:stream';
+import { finished, PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 import { Digest, type DigestAlgorithm } from '../common/digest.js';
@@ -81,9 +81,7 @@ export class UploadStorage {
       const counter = new ByteCounter(base, expected.length);
       const path = this.paths.uploadData(uploadId);
 
-      // NOTE: the body is piped through a PassThrough because pipeline() destroys its streams on error,
-      // and destroying the request would close the socket before the error response is sent.
-      const source = body.pipe(new PassThrough());
+      const source = detachedSource(body);
 
       try {
         await pipeline(source, counter, createWriteStream(path, { flags: 'a' }));
@@ -229,4 +227,22 @@ export class UploadStorage {
 
     return hash;
   }
+}
+
+/**
+ * Copies `body` into a new stream that fails when `body` fails or ends early. pipeline() destroys every
+ * stream it was given on error, and destroying an HTTP request would close the socket before the
+ * error response is sent, so the request itself is kept out of the pipeline.
+ */
+function detachedSource(body: Readable): PassThrough {
+  const source = new PassThrough();
+
+  finished(body, { writable: false }, (error) => {
+    if (error) {
+      source.destroy(error);
+    }
+  });
+  body.pipe(source);
+
+  return source;
 }

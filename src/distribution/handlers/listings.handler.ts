@@ -71,7 +71,11 @@ export class ListingsHandler {
       })),
     };
 
-    await reply.status(200).header('Content-Type', mediaTypes.ociIndex).send(JSON.stringify(index));
+    // A Buffer keeps Fastify from appending a charset to the media type.
+    await reply
+      .status(200)
+      .header('Content-Type', mediaTypes.ociIndex)
+      .send(Buffer.from(JSON.stringify(index)));
   }
 
   private addNextLink(reply: FastifyReply, path: string, limit: number, page: Page): void {
