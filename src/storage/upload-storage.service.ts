@@ -47,8 +47,15 @@ export class UploadStorage {
     this.runningHashes.set(uploadId, { hash: createHash('sha256'), size: 0 });
   }
 
-  /** Returns the number of bytes received, or undefined when the upload has no data file. */
+  /**
+   * Returns the number of bytes received, or undefined when the upload has no data file. It waits for a
+   * chunk in progress, so it never counts bytes that may still be truncated away.
+   */
   async size(uploadId: string): Promise<number | undefined> {
+    return this.locks.run(uploadId, () => this.fileSize(uploadId));
+  }
+
+  private async fileSize(uploadId: string): Promise<number | undefined> {
     try {
       return (await stat(this.paths.uploadData(uploadId))).size;
     } catch (error) {
@@ -191,7 +198,7 @@ export class UploadStorage {
   }
 
   private async requireSize(uploadId: string): Promise<number> {
-    const size = await this.size(uploadId);
+    const size = await this.fileSize(uploadId);
 
     if (size === undefined) {
       throw new UploadNotFoundError(uploadId);
