@@ -111,11 +111,7 @@ describe('push workflow', () => {
 
     it('returns 201 with a Location', async () => {
       const blob = createRandomBlob(512);
-      const response = await client.fetch(`/v2/${repository}/blobs/uploads/?digest=${blob.digest}`, {
-        method: 'POST',
-        headers: { 'content-type': mediaTypes.octetStream },
-        body: blob.bytes,
-      });
+      const response = await client.postBlob(repository, blob);
 
       await response.arrayBuffer();
       assert.equal(response.status, 201);
@@ -124,11 +120,7 @@ describe('push workflow', () => {
 
     it('blob Location is pullable', async () => {
       const blob = createRandomBlob(512);
-      const post = await client.fetch(`/v2/${repository}/blobs/uploads/?digest=${blob.digest}`, {
-        method: 'POST',
-        headers: { 'content-type': mediaTypes.octetStream },
-        body: blob.bytes,
-      });
+      const post = await client.postBlob(repository, blob);
 
       await post.arrayBuffer();
 

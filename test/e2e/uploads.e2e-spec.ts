@@ -80,11 +80,7 @@ describe('blob uploads', () => {
 
     it('returns 201 and stores the blob', async () => {
       const blob = createRandomBlob(4096);
-      const response = await client.fetch(`/v2/${repository}/blobs/uploads/?digest=${blob.digest}`, {
-        method: 'POST',
-        headers: { 'content-type': mediaTypes.octetStream },
-        body: blob.bytes,
-      });
+      const response = await client.postBlob(repository, blob);
 
       await response.arrayBuffer();
       assert.equal(response.status, 201);
@@ -97,11 +93,7 @@ describe('blob uploads', () => {
 
     it('sets Location and Docker-Content-Digest', async () => {
       const blob = createRandomBlob(100);
-      const response = await client.fetch(`/v2/${repository}/blobs/uploads/?digest=${blob.digest}`, {
-        method: 'POST',
-        headers: { 'content-type': mediaTypes.octetStream },
-        body: blob.bytes,
-      });
+      const response = await client.postBlob(repository, blob);
 
       await response.arrayBuffer();
       assert.equal(new URL(client.locationOf(response)).pathname, `/v2/${repository}/blobs/${blob.digest}`);
@@ -110,11 +102,7 @@ describe('blob uploads', () => {
 
     it('empty blob returns 201', async () => {
       const blob = createBlob('');
-      const response = await client.fetch(`/v2/${repository}/blobs/uploads/?digest=${blob.digest}`, {
-        method: 'POST',
-        headers: { 'content-type': mediaTypes.octetStream },
-        body: blob.bytes,
-      });
+      const response = await client.postBlob(repository, blob);
 
       await response.arrayBuffer();
       assert.equal(response.status, 201);
@@ -143,11 +131,7 @@ describe('blob uploads', () => {
       const blob = createRandomBlob(64);
 
       for (const attempt of [1, 2]) {
-        const response = await client.fetch(`/v2/${repository}/blobs/uploads/?digest=${blob.digest}`, {
-          method: 'POST',
-          headers: { 'content-type': mediaTypes.octetStream },
-          body: blob.bytes,
-        });
+        const response = await client.postBlob(repository, blob);
 
         await response.arrayBuffer();
         assert.equal(response.status, 201, `attempt ${attempt}`);
@@ -691,11 +675,7 @@ describe('blob uploads', () => {
 
     it('single POST stores the blob', async () => {
       const blob = createSha512Blob(1000);
-      const response = await client.fetch(`/v2/${repository}/blobs/uploads/?digest=${blob.digest}`, {
-        method: 'POST',
-        headers: { 'content-type': mediaTypes.octetStream },
-        body: blob.bytes,
-      });
+      const response = await client.postBlob(repository, blob);
 
       await response.arrayBuffer();
       assert.equal(response.status, 201);

@@ -287,6 +287,15 @@ export class OciClient {
     );
   }
 
+  /** Uploads a whole blob in one POST with `?digest=`, and returns the response unread. */
+  postBlob(repository: string, blob: Content): Promise<Response> {
+    return this.fetch(`/v2/${repository}/blobs/uploads/?digest=${blob.digest}`, {
+      method: 'POST',
+      headers: { 'content-type': mediaTypes.octetStream },
+      body: blob.bytes,
+    });
+  }
+
   putManifest(repository: string, reference: string, manifest: Content, query = ''): Promise<Response> {
     return this.fetch(`/v2/${repository}/manifests/${reference}${query}`, {
       method: 'PUT',
