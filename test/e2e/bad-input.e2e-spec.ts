@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import {
@@ -456,6 +458,11 @@ describe('bad input', () => {
       await assertOciError(response, 400, 'MANIFEST_BLOB_UNKNOWN');
       assert.equal(await manifestStatus(`/v2/${repository}/manifests/missing-layer`), 404);
       assert.equal(await manifestStatus(`/v2/${repository}/manifests/${image.manifest.digest}`), 404);
+
+      const hex = image.manifest.digest.slice('sha256:'.length);
+      const manifestPath = join(server.rootDirectory, 'blobs', 'sha256', hex.slice(0, 2), hex);
+
+      assert.equal(existsSync(manifestPath), false, 'rejected manifest bytes were written to blob storage');
     });
 
     it('index with a missing child is rejected', async () => {

@@ -51,6 +51,9 @@ export class ManifestService {
       throw new InvalidReferenceError(invalidTag);
     }
 
+    // Checked here and again inside the transaction: the first check keeps a rejected manifest's bytes
+    // off the disk, the second guards against a blob deleted in between.
+    await this.manifests.assertReferencesExist(push.name, parsed.references);
     await this.blobWriter.writeBytes(push.bytes, digest);
 
     const tags = [

@@ -47,6 +47,18 @@ export class ManifestStore {
   }
 
   /**
+   * Throws ManifestBlobUnknownError or ManifestChildUnknownError when a reference is missing from the
+   * repository, so that a manifest bound to fail is rejected before its bytes are written.
+   */
+  async assertReferencesExist(repository: string, references: ManifestReference[]): Promise<void> {
+    await this.db.read(async (manager) => {
+      const repositoryId = await findRepositoryId(manager, repository);
+
+      await assertReferencesExist(manager, repositoryId, references);
+    });
+  }
+
+  /**
    * Stores a manifest, its references and its tags in one transaction, after checking that every layer
    * and config is linked to the repository and every child manifest is stored in it. A subject needs
    * no such check, because a referrer may arrive before its subject.
@@ -158,19 +170,23 @@ export class ManifestStore {
   }
 }
 
+/** Checks references against the repository; an undefined repository has none of them. */
 async function assertReferencesExist(
   manager: EntityManager,
-  repositoryId: number,
+  repositoryId: number | undefined,
   references: ManifestReference[],
 ): Promise<void> {
   const blobDigests = unique(references.filter((ref) => ref.kind !== 'child').map((ref) => ref.digest));
   const childDigests = unique(references.filter((ref) => ref.kind === 'child').map((ref) => ref.digest));
 
   if (blobDigests.length > 0) {
-    const linked = await manager.find(RepositoryBlobEntity, {
-      select: { digest: true },
-      where: { repositoryId, digest: In(blobDigests) },
-    });
+    const linked =
+      repositoryId === undefined
+        ? []
+        : await manager.find(RepositoryBlobEntity, {
+            select: { digest: true },
+            where: { repositoryId, digest: In(blobDigests) },
+          });
     const missing = missingFrom(blobDigests, linked);
 
     if (missing) {
@@ -179,10 +195,13 @@ async function assertReferencesExist(
   }
 
   if (childDigests.length > 0) {
-    const stored = await manager.find(ManifestEntity, {
-      select: { digest: true },
-      where: { repositoryId, digest: In(childDigests) },
-    });
+    const stored =
+      repositoryId === undefined
+        ? []
+        : await manager.find(ManifestEntity, {
+            select: { digest: true },
+            where: { repositoryId, digest: In(childDigests) },
+          });
     const missing = missingFrom(childDigests, stored);
 
     if (missing) {
