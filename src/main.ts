@@ -68,7 +68,11 @@ async function serve(config: WharfConfig): Promise<void> {
   const host = config.http.address.includes(':') ? `[${config.http.address}]` : config.http.address;
 
   logger.info(
-    { url: `http://${host}:${port}`, rootDirectory: config.storage.rootDirectory },
+    {
+      url: `http://${host}:${port}`,
+      rootDirectory: config.storage.rootDirectory,
+      database: config.database.path,
+    },
     'wharf listening',
   );
 
@@ -79,7 +83,10 @@ async function serve(config: WharfConfig): Promise<void> {
       // so a stalled client cannot keep the process alive.
       setTimeout(() => app.getHttpServer().closeAllConnections(), shutdownGraceMs).unref();
       app.close().then(
-        () => process.exit(0),
+        () => {
+          logger.info('shut down');
+          process.exit(0);
+        },
         (error: unknown) => {
           logger.error({ err: error }, 'failed to shut down cleanly');
           process.exit(1);

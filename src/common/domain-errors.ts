@@ -47,7 +47,9 @@ export class InvalidReferenceError extends DomainError {
   readonly kind = 'invalid-reference';
 
   constructor(reference: string) {
-    super('invalid tag or digest', { reference });
+    super('invalid tag: use up to 128 letters, digits, "_", "." or "-", not starting with "." or "-"', {
+      reference,
+    });
   }
 }
 

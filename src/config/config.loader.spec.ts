@@ -231,10 +231,31 @@ describe('validateConfig rejections', () => {
   });
 
   it('postgres without url', () => {
-    problemAt(
+    const problem = problemAt(
       problemsOf(() => validateConfig({ database: { type: 'postgres' } }, 'test')),
       'database.url',
     );
+
+    assert.match(problem.reason, /required when database.type is postgres/);
+  });
+
+  it('postgres not supported yet', () => {
+    const problem = problemAt(
+      problemsOf(() =>
+        validateConfig({ database: { type: 'postgres', url: 'postgres://127.0.0.1/wharf' } }, 'test'),
+      ),
+      'database.type',
+    );
+
+    assert.match(problem.reason, /not supported yet/);
+  });
+
+  it('quoted port gives one reason', () => {
+    const problems = problemsOf(() => validateConfig({ http: { port: '5077' } }, 'test'));
+    const portProblems = problems.filter((problem) => problem.key === 'http.port');
+
+    assert.equal(portProblems.length, 1);
+    assert.match(portProblems[0].reason, /integer/);
   });
 
   it('reports every problem', () => {
@@ -353,6 +374,14 @@ describe('loadConfig', () => {
 
     assert.equal(config.http.port, 6001);
     assert.equal(config.log.level, 'debug');
+  });
+
+  it('names the variable behind a problem', () => {
+    const file = write('env.yaml', 'http:\n  port: 6003\n');
+    const problems = problemsOf(() => loadConfig(file, { WHARF_HTTP__PORT: 'abc', WHARF_HTTP_PORT: '1' }));
+
+    problemAt(problems, 'http.port (from WHARF_HTTP__PORT)');
+    assert.equal(problemAt(problems, 'httpPort (from WHARF_HTTP_PORT)').reason, 'unknown key');
   });
 
   it('reads JSON', () => {

@@ -35,19 +35,37 @@ const envPrefix = 'WHARF_';
  */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): WharfConfig {
   const raw = readConfigFile(file);
+  const envSources = applyEnvOverrides(raw, env);
 
-  applyEnvOverrides(raw, env);
-
-  return validateConfig(raw, file);
+  return validateConfig(raw, file, envSources);
 }
 
-/** Validates a plain object against the schema and fills in defaults. */
-export function validateConfig(raw: Record<string, unknown>, source: string): WharfConfig {
+/**
+ * Validates a plain object against the schema and fills in defaults. `envSources` maps key paths to
+ * the environment variables that set them, so that a problem names the variable rather than the file.
+ */
+export function validateConfig(
+  raw: Record<string, unknown>,
+  source: string,
+  envSources: ReadonlyMap<string, string> = new Map(),
+): WharfConfig {
   const config = plainToInstance(WharfConfig, raw, { exposeDefaultValues: true });
-  const errors = validateSync(config, { whitelist: true, forbidNonWhitelisted: true });
+  const errors = validateSync(config, {
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    stopAtFirstError: true,
+  });
   const problems = errors.flatMap((error) => flattenErrors(error, ''));
 
-  problems.push(...checkUpstreamPrefixes(config));
+  problems.push(...checkUpstreamPrefixes(config), ...checkDatabaseType(config));
+
+  for (const problem of problems) {
+    const variable = envSources.get(problem.key);
+
+    if (variable !== undefined) {
+      problem.key = `${problem.key} (from ${variable})`;
+    }
+  }
 
   if (problems.length > 0) {
     throw new ConfigError(source, problems);
@@ -90,10 +108,12 @@ function readConfigFile(file: string): Record<string, unknown> {
 }
 
 /**
- * Writes each `WHARF_A__B_C=value` into `raw.a.bC`. Values that parse as JSON (numbers, booleans,
- * arrays) keep that type; anything else stays a string.
+ * Writes each `WHARF_A__B_C=value` into `raw.a.bC` and returns which variable set which key path.
+ * Values that parse as JSON (numbers, booleans, arrays) keep that type; anything else stays a string.
  */
-export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Map<string, string> {
+  const sources = new Map<string, string>();
+
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith(envPrefix) || value === undefined) {
       continue;
@@ -114,7 +134,10 @@ export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.Proc
     });
 
     node[path[path.length - 1]] = parseEnvValue(value);
+    sources.set(path.join('.'), name);
   }
+
+  return sources;
 }
 
 function camelCase(upperSnake: string): string {
@@ -140,6 +163,13 @@ function flattenErrors(error: ValidationError, parent: string): ConfigProblem[] 
   }));
 
   return [...own, ...(error.children ?? []).flatMap((child) => flattenErrors(child, key))];
+}
+
+function checkDatabaseType(config: WharfConfig): ConfigProblem[] {
+  // TODO: PostgreSQL needs the pg driver and tests against a real server before it can be offered.
+  return config.database.type === 'postgres'
+    ? [{ key: 'database.type', value: 'postgres', reason: 'PostgreSQL is not supported yet; use sqlite' }]
+    : [];
 }
 
 function checkUpstreamPrefixes(config: WharfConfig): ConfigProblem[] {

@@ -22,14 +22,14 @@ const durationMessage = '$property must be a duration with a unit, such as 30s, 
 
 export class HttpConfig {
   /** Address to listen on; the default keeps the registry reachable from this host only. */
-  @IsString()
   @MinLength(1)
+  @IsString()
   address = '127.0.0.1';
 
   /** TCP port; 0 picks a free port (tests use it). */
-  @IsInt()
   @Min(0)
   @Max(65535)
+  @IsInt()
   port = 5000;
 
   /** Public base URL used in Location and Link headers; relative URLs when unset. */
@@ -37,8 +37,8 @@ export class HttpConfig {
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   externalUrl?: string;
 
-  @IsArray()
   @IsString({ each: true })
+  @IsArray()
   trustedProxies: string[] = [];
 }
 
@@ -53,8 +53,8 @@ export class UploadsConfig {
 }
 
 export class StorageConfig {
-  @IsString()
   @MinLength(1)
+  @IsString()
   rootDirectory = './data';
 
   @ValidateNested()
@@ -68,13 +68,13 @@ export class DatabaseConfig {
 
   /** SQLite file; defaults to `<storage.rootDirectory>/wharf.db`. */
   @IsOptional()
-  @IsString()
   @MinLength(1)
+  @IsString()
   path?: string;
 
   @ValidateIf((database: DatabaseConfig) => database.type === 'postgres')
-  @IsString()
   @MinLength(1)
+  @IsString({ message: '$property is required when database.type is postgres' })
   url?: string;
 }
 
@@ -115,13 +115,17 @@ export class MetricsConfig {
   @IsBoolean()
   enabled = true;
 
-  @IsInt()
   @Min(0)
   @Max(65535)
+  @IsInt()
   port = 5001;
 }
 
-/** The whole configuration tree, validated once at start-up. */
+/**
+ * The whole configuration tree, validated once at start-up. Validation stops at a property's first
+ * failing rule, and runs the rules from the one nearest the property upwards, so each type check sits
+ * directly above its property.
+ */
 export class WharfConfig {
   @ValidateNested()
   @Type(() => HttpConfig)
@@ -135,8 +139,8 @@ export class WharfConfig {
   @Type(() => DatabaseConfig)
   database: DatabaseConfig = new DatabaseConfig();
 
-  @IsArray()
   @ValidateNested({ each: true })
+  @IsArray()
   @Type(() => UpstreamConfig)
   upstreams: UpstreamConfig[] = [];
 

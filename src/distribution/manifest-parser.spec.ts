@@ -61,9 +61,9 @@ describe('parseManifest OCI manifest', () => {
 
   it('references config then layers', () => {
     assert.deepEqual(parsed.references, [
-      { kind: 'config', digest: configDigest },
-      { kind: 'layer', digest: layerDigest },
-      { kind: 'layer', digest: secondLayerDigest },
+      { kind: 'config', digest: configDigest, size: 10 },
+      { kind: 'layer', digest: layerDigest, size: 10 },
+      { kind: 'layer', digest: secondLayerDigest, size: 10 },
     ]);
   });
 
@@ -110,14 +110,18 @@ describe('parseManifest OCI manifest', () => {
   it('no layers', () => {
     const parsed = parseManifest(bytes(ociManifest({ layers: [] })), mediaTypes.ociManifest);
 
-    assert.deepEqual(parsed.references, [{ kind: 'config', digest: configDigest }]);
+    assert.deepEqual(parsed.references, [{ kind: 'config', digest: configDigest, size: 10 }]);
   });
 
   it('sha512 descriptor digest', () => {
     const sha512 = Digest.of(Buffer.from('layer'), 'sha512').toString();
     const body = ociManifest({ layers: [descriptor(ociLayerType, sha512)] });
 
-    assert.deepEqual(parseManifest(bytes(body), undefined).references[1], { kind: 'layer', digest: sha512 });
+    assert.deepEqual(parseManifest(bytes(body), undefined).references[1], {
+      kind: 'layer',
+      digest: sha512,
+      size: 10,
+    });
   });
 
   it('manifest annotations returned', () => {
@@ -143,7 +147,7 @@ describe('parseManifest OCI index', () => {
   });
 
   it('references children', () => {
-    assert.deepEqual(parsed.references, [{ kind: 'child', digest: childDigest }]);
+    assert.deepEqual(parsed.references, [{ kind: 'child', digest: childDigest, size: 10 }]);
   });
 
   it('no artifactType', () => {
@@ -191,8 +195,8 @@ describe('parseManifest Docker', () => {
 
   it('v2 manifest references', () => {
     assert.deepEqual(parseManifest(bytes(dockerManifest), mediaTypes.dockerManifest).references, [
-      { kind: 'config', digest: configDigest },
-      { kind: 'layer', digest: layerDigest },
+      { kind: 'config', digest: configDigest, size: 10 },
+      { kind: 'layer', digest: layerDigest, size: 10 },
     ]);
   });
 
@@ -206,7 +210,7 @@ describe('parseManifest Docker', () => {
 
   it('manifest list references', () => {
     assert.deepEqual(parseManifest(bytes(dockerList), mediaTypes.dockerManifestList).references, [
-      { kind: 'child', digest: childDigest },
+      { kind: 'child', digest: childDigest, size: 10 },
     ]);
   });
 
@@ -230,8 +234,8 @@ describe('parseManifest Docker', () => {
     const body = { ...dockerManifest, layers: [foreign, descriptor(dockerLayerType, layerDigest)] };
 
     assert.deepEqual(parseManifest(bytes(body), undefined).references, [
-      { kind: 'config', digest: configDigest },
-      { kind: 'layer', digest: layerDigest },
+      { kind: 'config', digest: configDigest, size: 10 },
+      { kind: 'layer', digest: layerDigest, size: 10 },
     ]);
   });
 
@@ -240,8 +244,8 @@ describe('parseManifest Docker', () => {
     const body = { ...dockerManifest, layers: [layer] };
 
     assert.deepEqual(parseManifest(bytes(body), undefined).references, [
-      { kind: 'config', digest: configDigest },
-      { kind: 'layer', digest: layerDigest },
+      { kind: 'config', digest: configDigest, size: 10 },
+      { kind: 'layer', digest: layerDigest, size: 10 },
     ]);
   });
 });

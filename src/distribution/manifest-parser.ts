@@ -48,7 +48,7 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
       artifactType: artifactType ?? null,
       subject,
       annotations,
-      references: children.map((child) => ({ kind: 'child', digest: child.digest })),
+      references: children.map((child) => ({ kind: 'child', digest: child.digest, size: child.size })),
     };
   }
 
@@ -63,8 +63,8 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
     subject,
     annotations,
     references: [
-      { kind: 'config', digest: config.digest },
-      ...hostedLayers.map((layer) => ({ kind: 'layer' as const, digest: layer.digest })),
+      { kind: 'config', digest: config.digest, size: config.size },
+      ...hostedLayers.map((layer) => ({ kind: 'layer' as const, digest: layer.digest, size: layer.size })),
     ],
   };
 }

@@ -23,7 +23,7 @@ export interface MetadataOptions {
 /** Opens the database and runs pending migrations before anything else starts. */
 export async function openDataSource(options: MetadataOptions): Promise<DataSource> {
   if (options.type === 'postgres') {
-    // TODO: PostgreSQL needs the pg driver and a test run against a real server before it is offered.
+    // The config loader rejects postgres first; this guards other callers.
     throw new Error('database.type "postgres" is not supported yet; use "sqlite"');
   }
 

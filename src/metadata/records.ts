@@ -11,9 +11,11 @@ export interface ManifestRecord {
   annotations: Record<string, string> | null;
 }
 
+/** A descriptor a manifest points to; `size` is what the descriptor declares. */
 export interface ManifestReference {
   kind: ManifestReferenceKind;
   digest: string;
+  size: number;
 }
 
 export interface UploadSessionRecord {

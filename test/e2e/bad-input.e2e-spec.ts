@@ -465,6 +465,24 @@ describe('bad input', () => {
       assert.equal(existsSync(manifestPath), false, 'rejected manifest bytes were written to blob storage');
     });
 
+    it('wrong layer size is rejected', async () => {
+      const image = createImage();
+
+      await client.pushImage(repository, image.manifest.digest, image);
+
+      const document = JSON.parse(Buffer.from(image.manifest.bytes).toString('utf8')) as {
+        layers: { size: number }[];
+      };
+
+      document.layers[0].size += 1;
+
+      const wrong = createManifest(document, mediaTypes.imageManifest);
+      const response = await client.putManifest(repository, 'wrong-size', wrong);
+
+      await assertOciError(response, 400, 'MANIFEST_INVALID');
+      assert.equal(await manifestStatus(`/v2/${repository}/manifests/wrong-size`), 404);
+    });
+
     it('index with a missing child is rejected', async () => {
       const present = createImage();
       const missing = createImage();

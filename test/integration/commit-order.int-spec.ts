@@ -177,7 +177,7 @@ describe('commit order', () => {
     assert.equal(await db.manifests.resolveTag(repository, 'latest'), pushed.digest);
   });
 
-  it('push with unknown layer keeps bytes only', async () => {
+  it('push with unknown config writes nothing', async () => {
     const repository = 'order/unknown-layer';
     const manifest = Buffer.from(
       JSON.stringify({
@@ -199,8 +199,8 @@ describe('commit order', () => {
       }),
     );
 
-    assert.equal(saveCalls.length, 1);
-    assert.deepEqual(saveCalls[0]?.bytesOnDisk, manifest);
+    assert.equal(saveCalls.length, 0);
+    assert.equal(await readIfPresent(storage.paths.blob(digest)), undefined);
     assert.equal(await db.manifests.find(repository, digest.toString()), undefined);
     assert.equal(await db.repositories.exists(repository), false);
   });

@@ -7,7 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 
 import { Digest } from '../../src/common/digest.js';
-import { ManifestBlobUnknownError, ManifestChildUnknownError } from '../../src/common/domain-errors.js';
+import {
+  ManifestBlobUnknownError,
+  ManifestChildUnknownError,
+  ManifestInvalidError,
+} from '../../src/common/domain-errors.js';
 import { openDataSource } from '../../src/metadata/metadata.module.js';
 import type { ManifestRecord, ManifestReference } from '../../src/metadata/records.js';
 import type { ManifestWrite } from '../../src/metadata/stores/manifest.store.js';
@@ -181,8 +185,8 @@ describe('metadata stores', () => {
       const write = manifestWrite(
         'save/unknown-layer',
         [
-          { kind: 'config', digest: randomDigest() },
-          { kind: 'layer', digest: randomDigest() },
+          { kind: 'config', digest: randomDigest(), size: 10 },
+          { kind: 'layer', digest: randomDigest(), size: 20 },
         ],
         ['latest'],
       );
@@ -209,9 +213,9 @@ describe('metadata stores', () => {
       const write = manifestWrite(
         repository,
         [
-          { kind: 'config', digest: config },
-          { kind: 'layer', digest: knownLayer },
-          { kind: 'layer', digest: missingLayer },
+          { kind: 'config', digest: config, size: 10 },
+          { kind: 'layer', digest: knownLayer, size: 20 },
+          { kind: 'layer', digest: missingLayer, size: 30 },
         ],
         ['v1'],
       );
@@ -234,18 +238,31 @@ describe('metadata stores', () => {
       await db.blobRecords.link('save/elsewhere', layer, 10);
 
       await assert.rejects(
-        db.manifests.save(manifestWrite('save/here', [{ kind: 'layer', digest: layer }])),
+        db.manifests.save(manifestWrite('save/here', [{ kind: 'layer', digest: layer, size: 10 }])),
         ManifestBlobUnknownError,
       );
       assert.equal(await db.repositories.exists('save/here'), false);
+    });
+
+    it('declared size differing from the blob', async () => {
+      const repository = 'save/wrong-size';
+      const config = randomDigest();
+
+      await db.blobRecords.link(repository, config, 10);
+
+      const write = manifestWrite(repository, [{ kind: 'config', digest: config, size: 99 }], ['v1']);
+
+      await assert.rejects(db.manifests.save(write), ManifestInvalidError);
+      assert.equal(await db.manifests.find(repository, write.manifest.digest), undefined);
+      assert.equal(await db.manifests.resolveTag(repository, 'v1'), undefined);
     });
 
     it('unknown child stores nothing', async () => {
       const write = manifestWrite(
         'save/unknown-child',
         [
-          { kind: 'child', digest: randomDigest() },
-          { kind: 'child', digest: randomDigest() },
+          { kind: 'child', digest: randomDigest(), size: 512 },
+          { kind: 'child', digest: randomDigest(), size: 512 },
         ],
         ['latest'],
         { mediaType: imageIndexType },
@@ -266,9 +283,14 @@ describe('metadata stores', () => {
 
       await db.manifests.save(child);
 
-      const index = manifestWrite(repository, [{ kind: 'child', digest: child.manifest.digest }], ['multi'], {
-        mediaType: imageIndexType,
-      });
+      const index = manifestWrite(
+        repository,
+        [{ kind: 'child', digest: child.manifest.digest, size: child.manifest.size }],
+        ['multi'],
+        {
+          mediaType: imageIndexType,
+        },
+      );
 
       await db.manifests.save(index);
 
@@ -282,10 +304,15 @@ describe('metadata stores', () => {
 
       await db.blobRecords.link(repository, config, 10);
 
-      const write = manifestWrite(repository, [{ kind: 'config', digest: config }], ['v1', 'latest'], {
-        artifactType: 'application/vnd.oci.image.config.v1+json',
-        annotations: { 'org.opencontainers.image.title': 'demo' },
-      });
+      const write = manifestWrite(
+        repository,
+        [{ kind: 'config', digest: config, size: 10 }],
+        ['v1', 'latest'],
+        {
+          artifactType: 'application/vnd.oci.image.config.v1+json',
+          annotations: { 'org.opencontainers.image.title': 'demo' },
+        },
+      );
 
       await db.manifests.save(write);
 
@@ -343,7 +370,11 @@ describe('metadata stores', () => {
 
       await db.blobRecords.link(repository, config, 10);
 
-      const write = manifestWrite(repository, [{ kind: 'config', digest: config }], ['v1', 'latest']);
+      const write = manifestWrite(
+        repository,
+        [{ kind: 'config', digest: config, size: 10 }],
+        ['v1', 'latest'],
+      );
       const other = manifestWrite(repository, [], ['other']);
 
       await db.manifests.save(write);

@@ -1,8 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type EntityManager, In, MoreThan } from 'typeorm';
 
-import { ManifestBlobUnknownError, ManifestChildUnknownError } from '../../common/domain-errors.js';
 import {
+  ManifestBlobUnknownError,
+  ManifestChildUnknownError,
+  ManifestInvalidError,
+} from '../../common/domain-errors.js';
+import {
+  BlobEntity,
   ManifestEntity,
   ManifestReferenceEntity,
   RepositoryBlobEntity,
@@ -13,7 +18,7 @@ import type { ManifestRecord, ManifestReference, Page } from '../records.js';
 import { insertBlob } from './blob-record.store.js';
 import { ensureRepositoryId, findRepositoryId } from './repository.store.js';
 
-/** What a manifest PUT stores in one transaction. */
+/** The rows a manifest PUT stores in one transaction. */
 export interface ManifestWrite {
   manifest: ManifestRecord;
   references: ManifestReference[];
@@ -170,44 +175,77 @@ export class ManifestStore {
   }
 }
 
-/** Checks references against the repository; an undefined repository has none of them. */
+/**
+ * Checks each reference against the repository in manifest order: a layer or config must be linked to
+ * it and a child manifest stored in it, with the size the descriptor declares. An undefined repository
+ * has none of them.
+ */
 async function assertReferencesExist(
   manager: EntityManager,
   repositoryId: number | undefined,
   references: ManifestReference[],
 ): Promise<void> {
-  const blobDigests = unique(references.filter((ref) => ref.kind !== 'child').map((ref) => ref.digest));
-  const childDigests = unique(references.filter((ref) => ref.kind === 'child').map((ref) => ref.digest));
+  const blobSizes = await linkedBlobSizes(manager, repositoryId, references);
+  const childSizes = await childManifestSizes(manager, repositoryId, references);
 
-  if (blobDigests.length > 0) {
-    const linked =
-      repositoryId === undefined
-        ? []
-        : await manager.find(RepositoryBlobEntity, {
-            select: { digest: true },
-            where: { repositoryId, digest: In(blobDigests) },
-          });
-    const missing = missingFrom(blobDigests, linked);
+  for (const reference of references) {
+    const isChild = reference.kind === 'child';
+    const storedSize = (isChild ? childSizes : blobSizes).get(reference.digest);
 
-    if (missing) {
-      throw new ManifestBlobUnknownError(missing);
+    if (storedSize === undefined) {
+      throw isChild
+        ? new ManifestChildUnknownError(reference.digest)
+        : new ManifestBlobUnknownError(reference.digest);
+    }
+
+    if (storedSize !== reference.size) {
+      throw new ManifestInvalidError(
+        `${reference.kind} ${reference.digest} declares ${reference.size} bytes, but the stored content has ${storedSize}`,
+      );
     }
   }
+}
 
-  if (childDigests.length > 0) {
-    const stored =
-      repositoryId === undefined
-        ? []
-        : await manager.find(ManifestEntity, {
-            select: { digest: true },
-            where: { repositoryId, digest: In(childDigests) },
-          });
-    const missing = missingFrom(childDigests, stored);
+async function linkedBlobSizes(
+  manager: EntityManager,
+  repositoryId: number | undefined,
+  references: ManifestReference[],
+): Promise<Map<string, number>> {
+  const digests = unique(references.filter((ref) => ref.kind !== 'child').map((ref) => ref.digest));
 
-    if (missing) {
-      throw new ManifestChildUnknownError(missing);
-    }
+  if (repositoryId === undefined || digests.length === 0) {
+    return new Map();
   }
+
+  const links = await manager.find(RepositoryBlobEntity, {
+    select: { digest: true },
+    where: { repositoryId, digest: In(digests) },
+  });
+  const blobs =
+    links.length === 0
+      ? []
+      : await manager.find(BlobEntity, { where: { digest: In(links.map((link) => link.digest)) } });
+
+  return new Map(blobs.map((blob) => [blob.digest, blob.size]));
+}
+
+async function childManifestSizes(
+  manager: EntityManager,
+  repositoryId: number | undefined,
+  references: ManifestReference[],
+): Promise<Map<string, number>> {
+  const digests = unique(references.filter((ref) => ref.kind === 'child').map((ref) => ref.digest));
+
+  if (repositoryId === undefined || digests.length === 0) {
+    return new Map();
+  }
+
+  const manifests = await manager.find(ManifestEntity, {
+    select: { digest: true, size: true },
+    where: { repositoryId, digest: In(digests) },
+  });
+
+  return new Map(manifests.map((manifest) => [manifest.digest, manifest.size]));
 }
 
 async function insertManifest(
@@ -231,7 +269,12 @@ async function insertManifest(
   if (write.references.length > 0) {
     await manager.insert(
       ManifestReferenceEntity,
-      write.references.map((reference, position) => ({ manifestId, position, ...reference })),
+      write.references.map((reference, position) => ({
+        manifestId,
+        position,
+        kind: reference.kind,
+        digest: reference.digest,
+      })),
     );
   }
 }
@@ -250,10 +293,4 @@ function toRecord(repository: string, row: ManifestEntity): ManifestRecord {
 
 function unique(values: string[]): string[] {
   return [...new Set(values)];
-}
-
-function missingFrom(expected: string[], found: { digest: string }[]): string | undefined {
-  const present = new Set(found.map((row) => row.digest));
-
-  return expected.find((digest) => !present.has(digest));
 }
