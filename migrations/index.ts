@@ -1,4 +1,5 @@
 import { CreateCoreSchema1796419662502 } from './1796419662502-create-core-schema.js';
+import { AddUpstreamCache1796422792818 } from './1796422792818-add-upstream-cache.js';
 
 /** Every migration in the order it runs; add new ones at the end and never edit one that has landed. */
-export const migrations = [CreateCoreSchema1796419662502];
+export const migrations = [CreateCoreSchema1796419662502, AddUpstreamCache1796422792818];

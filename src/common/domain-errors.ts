@@ -21,7 +21,10 @@ export type DomainErrorKind =
   | 'range-not-satisfiable'
   | 'pagination-invalid'
   | 'route-not-found'
-  | 'method-not-allowed';
+  | 'method-not-allowed'
+  | 'upstream-unavailable'
+  | 'upstream-rate-limited'
+  | 'push-to-upstream-denied';
 
 export abstract class DomainError extends Error {
   abstract readonly kind: DomainErrorKind;
@@ -196,5 +199,45 @@ export class MethodNotAllowedError extends DomainError {
     readonly allowed: string[],
   ) {
     super(`method ${method} is not supported on this endpoint`, { allowed });
+  }
+}
+
+/** Why an upstream request failed, as counted in statistics and mapped to 502, 503 or 504. */
+export type UpstreamFailureKind = 'timeout' | 'network' | 'server-error' | 'invalid-response';
+
+export class UpstreamUnavailableError extends DomainError {
+  readonly kind = 'upstream-unavailable';
+
+  constructor(
+    readonly upstream: string,
+    readonly failure: UpstreamFailureKind,
+    reason: string,
+    /** The upstream's own status, when it answered. */
+    readonly upstreamStatus?: number,
+  ) {
+    super(`upstream registry "${upstream}" is unavailable: ${reason}`, { upstream, failure });
+  }
+}
+
+export class UpstreamRateLimitedError extends DomainError {
+  readonly kind = 'upstream-rate-limited';
+
+  constructor(
+    readonly upstream: string,
+    /** The upstream's Retry-After value, passed on to the client. */
+    readonly retryAfter: string | undefined,
+  ) {
+    super(`upstream registry "${upstream}" is rate-limiting requests; retry later`, { upstream });
+  }
+}
+
+export class PushToUpstreamDeniedError extends DomainError {
+  readonly kind = 'push-to-upstream-denied';
+
+  constructor(name: string, prefix: string) {
+    super(
+      `"${name}" is in the pull-through cache of upstream "${prefix}", which is read-only; push to a name outside that prefix`,
+      { name, prefix },
+    );
   }
 }

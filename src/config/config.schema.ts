@@ -102,8 +102,18 @@ export class UpstreamConfig {
   @IsBoolean()
   tlsVerify = true;
 
+  /** PEM file of extra certificate authorities to trust for this upstream. */
+  @IsOptional()
+  @IsString()
+  caFile?: string;
+
+  /** Connect, response-header and idle-body timeout of each upstream request. */
   @Matches(durationPattern, { message: durationMessage })
   timeout = '30s';
+
+  /** How long an upstream "not found" is remembered, so repeats do not reach the upstream. */
+  @Matches(durationPattern, { message: durationMessage })
+  notFoundTtl = '30s';
 }
 
 export class LogConfig {

@@ -1,13 +1,15 @@
 import { All, Controller, Inject, Req, Res, UseFilters } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
+import { PushToUpstreamDeniedError } from '../common/domain-errors.js';
+import { UpstreamRoutes } from '../upstream/upstream-routes.js';
 import { BlobsHandler } from './handlers/blobs.handler.js';
 import { dispatch } from './handlers/handler-table.js';
 import { ListingsHandler } from './handlers/listings.handler.js';
 import { ManifestsHandler } from './handlers/manifests.handler.js';
 import { UploadsHandler } from './handlers/uploads.handler.js';
 import { OciErrorFilter } from './oci-error.filter.js';
-import { parseOciPath } from './oci-path.js';
+import { type OciRoute, parseOciPath } from './oci-path.js';
 
 /**
  * The one entry point of the `/v2` API. Repository names contain `/`, so a wildcard route hands every
@@ -21,6 +23,7 @@ export class DistributionController {
     @Inject(BlobsHandler) private readonly blobs: BlobsHandler,
     @Inject(UploadsHandler) private readonly uploads: UploadsHandler,
     @Inject(ListingsHandler) private readonly listings: ListingsHandler,
+    @Inject(UpstreamRoutes) private readonly routes: UpstreamRoutes,
   ) {}
 
   @All(['v2', 'v2/*'])
@@ -28,6 +31,8 @@ export class DistributionController {
     reply.header('Docker-Distribution-API-Version', 'registry/2.0');
 
     const route = parseOciPath(request.url.split('?')[0]);
+
+    this.assertWritable(route, request.method);
 
     switch (route.kind) {
       case 'base':
@@ -48,7 +53,23 @@ export class DistributionController {
         return this.uploads.handleSession(route, request, reply);
     }
   }
+
+  /** Rejects writes into an upstream prefix before they touch storage or the upstream. */
+  private assertWritable(route: OciRoute, method: string): void {
+    if (!('name' in route) || !writeMethods.has(method)) {
+      return;
+    }
+
+    const target = this.routes.match(route.name);
+
+    if (target) {
+      throw new PushToUpstreamDeniedError(route.name, target.upstream.prefix);
+    }
+  }
 }
+
+/** Methods that change a repository; pull-through repositories take none of them. */
+const writeMethods = new Set(['PUT', 'POST', 'PATCH', 'DELETE']);
 
 /** `GET /v2/`: tells clients that this server speaks the registry API. */
 async function checkVersion(_route: unknown, _request: FastifyRequest, reply: FastifyReply): Promise<void> {

@@ -3,6 +3,9 @@ import { describe, it } from 'node:test';
 
 import {
   BlobNotFoundError,
+  PushToUpstreamDeniedError,
+  UpstreamRateLimitedError,
+  UpstreamUnavailableError,
   DigestMismatchError,
   type DomainError,
   type DomainErrorKind,
@@ -155,6 +158,24 @@ const expectations: Record<DomainErrorKind, Expectation> = {
     status: 405,
     headers: { Allow: 'GET, HEAD, PUT, DELETE' },
   },
+  'upstream-unavailable': {
+    error: new UpstreamUnavailableError('docker', 'network', 'connection refused'),
+    code: 'UNKNOWN',
+    status: 502,
+    headers: {},
+  },
+  'upstream-rate-limited': {
+    error: new UpstreamRateLimitedError('docker', '30'),
+    code: 'TOOMANYREQUESTS',
+    status: 429,
+    headers: { 'Retry-After': '30' },
+  },
+  'push-to-upstream-denied': {
+    error: new PushToUpstreamDeniedError('docker/library/nginx', 'docker'),
+    code: 'DENIED',
+    status: 403,
+    headers: {},
+  },
 };
 
 const context = { path: uploadPath };
@@ -230,10 +251,8 @@ describe('mapDomainError', () => {
 });
 
 describe('OCI code coverage', () => {
-  // UNAUTHORIZED, DENIED and TOOMANYREQUESTS belong to authentication and upstream (pull-through) code,
-  // which does not exist yet. UNKNOWN is the 500 that oci-error.filter.ts sends for errors that are not
-  // domain errors. So no domain error kind maps to these four codes.
-  const notYetProduced = new Set<OciErrorCode>(['UNAUTHORIZED', 'DENIED', 'TOOMANYREQUESTS', 'UNKNOWN']);
+  // UNAUTHORIZED belongs to authentication, which does not exist yet, so no domain error maps to it.
+  const notYetProduced = new Set<OciErrorCode>(['UNAUTHORIZED']);
   const produced = new Set(
     Object.values(expectations).map(({ error }) => mapDomainError(error, context).code),
   );

@@ -1,4 +1,8 @@
-import type { DomainError } from '../common/domain-errors.js';
+import type {
+  DomainError,
+  UpstreamRateLimitedError,
+  UpstreamUnavailableError,
+} from '../common/domain-errors.js';
 import { type OciErrorCode, ociErrorCodes } from './oci-errors.js';
 
 /** The HTTP answer for a domain error on the `/v2` API. */
@@ -71,9 +75,32 @@ export function mapDomainError(error: DomainError, context: OciErrorContext): Oc
       return respond('UNSUPPORTED', 405, {
         Allow: (error.detail as { allowed: string[] }).allowed.join(', '),
       });
+    case 'upstream-unavailable':
+      return respond('UNKNOWN', upstreamStatus(error as UpstreamUnavailableError));
+    case 'upstream-rate-limited': {
+      const retryAfter = (error as UpstreamRateLimitedError).retryAfter;
+
+      return respond('TOOMANYREQUESTS', 429, {
+        'Retry-After': retryAfter ?? String(defaultRetryAfterSeconds),
+      });
+    }
+    case 'push-to-upstream-denied':
+      return respond('DENIED');
     default:
       return assertUnreachable(error.kind);
   }
+}
+
+/** Sent when an upstream rate-limited us without saying for how long. */
+const defaultRetryAfterSeconds = 60;
+
+/** 504 when the upstream timed out, 503 when it said it is unavailable, 502 for anything else. */
+function upstreamStatus(error: UpstreamUnavailableError): number {
+  if (error.failure === 'timeout') {
+    return 504;
+  }
+
+  return error.upstreamStatus === 503 ? 503 : 502;
 }
 
 /** The `Range` header of an upload: the inclusive byte range received so far, `0-0` when empty. */

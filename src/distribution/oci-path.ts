@@ -7,8 +7,9 @@ import {
 } from '../common/domain-errors.js';
 import { isUploadId } from '../storage/storage-paths.js';
 
-/** A manifest reference: a tag or a digest. */
-export type Reference = { tag: string; digest?: undefined } | { digest: Digest; tag?: undefined };
+import type { Reference } from '../common/reference.js';
+
+export { type Reference, referenceText } from '../common/reference.js';
 
 /** A parsed `/v2/...` path: which endpoint it names, with validated parts. */
 export type OciRoute =
@@ -153,8 +154,4 @@ export function parseReference(text: string): Reference {
 
 export function isValidTag(text: string): boolean {
   return tagPattern.test(text);
-}
-
-export function referenceText(reference: Reference): string {
-  return reference.tag ?? reference.digest.toString();
 }

@@ -11,6 +11,7 @@ import { BlobRecordStore } from './stores/blob-record.store.js';
 import { ManifestStore } from './stores/manifest.store.js';
 import { RepositoryStore } from './stores/repository.store.js';
 import { UploadSessionStore } from './stores/upload-session.store.js';
+import { UpstreamCacheStore } from './stores/upstream-cache.store.js';
 
 export interface MetadataOptions {
   type: 'sqlite' | 'postgres';
@@ -54,7 +55,7 @@ function sqliteDataSource(path: string): DataSource {
   });
 }
 
-const stores = [RepositoryStore, BlobRecordStore, ManifestStore, UploadSessionStore];
+const stores = [RepositoryStore, BlobRecordStore, ManifestStore, UploadSessionStore, UpstreamCacheStore];
 
 /** Registry metadata: TypeORM entities and the stores that read and write them. */
 @Module({})

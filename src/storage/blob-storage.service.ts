@@ -4,13 +4,10 @@ import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 
 import type { Digest } from '../common/digest.js';
+import type { ByteRange } from '../common/registry-content.js';
 import { StoragePaths } from './storage-paths.js';
 
-/** An inclusive byte range, as in HTTP `Range: bytes=start-end`. */
-export interface ByteRange {
-  start: number;
-  end: number;
-}
+export type { ByteRange };
 
 /** Content-addressed blob bytes on disk. Writers go through UploadStorage; this class reads and places. */
 export class BlobStorage {

@@ -1,7 +1,7 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, type Hash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import { finished, PassThrough, type Readable } from 'node:stream';
+import { finished, PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 import { Digest, type DigestAlgorithm } from '../common/digest.js';
@@ -145,6 +145,23 @@ export class UploadStorage {
 
       return size;
     });
+  }
+
+  /** Stores a small payload held in memory, such as a manifest, through the same verified path. */
+  async writeBytes(bytes: Buffer, digest: Digest): Promise<void> {
+    const uploadId = randomUUID();
+
+    await this.create(uploadId);
+
+    try {
+      await this.append(uploadId, Readable.from([bytes]));
+    } catch (error) {
+      await this.remove(uploadId);
+
+      throw error;
+    }
+
+    await this.commit(uploadId, digest, bytes.length);
   }
 
   async remove(uploadId: string): Promise<void> {

@@ -11,7 +11,6 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 
 import { Digest } from '../../src/common/digest.js';
-import { BlobWriter } from '../../src/distribution/services/blob-writer.js';
 import { ManifestService } from '../../src/distribution/services/manifest.service.js';
 import { UploadService } from '../../src/distribution/services/upload.service.js';
 import type { ManifestWrite } from '../../src/metadata/stores/manifest.store.js';
@@ -76,7 +75,7 @@ describe('commit order', () => {
     };
 
     uploadService = new UploadService(db.sessions, storage.uploads, db.blobRecords);
-    manifestService = new ManifestService(db.manifests, new BlobWriter(storage.uploads));
+    manifestService = new ManifestService(db.manifests, storage.uploads);
   });
 
   afterEach(async () => {

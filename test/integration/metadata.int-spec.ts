@@ -12,6 +12,7 @@ import {
   ManifestChildUnknownError,
   ManifestInvalidError,
 } from '../../src/common/domain-errors.js';
+import { migrations } from '../../migrations/index.js';
 import { openDataSource } from '../../src/metadata/metadata.module.js';
 import type { ManifestRecord, ManifestReference } from '../../src/metadata/records.js';
 import type { ManifestWrite } from '../../src/metadata/stores/manifest.store.js';
@@ -89,7 +90,7 @@ describe('metadata migrations', () => {
 
     assert.deepEqual(
       rows.map((row) => row.name),
-      ['CreateCoreSchema1796419662502'],
+      migrations.map((migration) => migration.name),
     );
   });
 
@@ -100,10 +101,10 @@ describe('metadata migrations', () => {
     const reopened = await openDataSource({ type: 'sqlite', path: db.path });
 
     try {
-      const migrations = await reopened.query<{ name: string }[]>('SELECT name FROM migrations');
+      const applied = await reopened.query<{ name: string }[]>('SELECT name FROM migrations');
       const blobs = await reopened.query<{ count: number }[]>('SELECT COUNT(*) AS count FROM blobs');
 
-      assert.equal(migrations.length, 1);
+      assert.equal(applied.length, migrations.length);
       assert.equal(await reopened.showMigrations(), false);
       assert.equal(Number(blobs[0]?.count), 1);
     } finally {

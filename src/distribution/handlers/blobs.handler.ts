@@ -31,26 +31,38 @@ export class BlobsHandler {
   }
 
   private async get(route: BlobRoute, request: FastifyRequest, reply: FastifyReply, withBody: boolean) {
-    const size = await this.reader.blobSize(route.name, route.digest);
-    const range = parseRangeHeader(request.headers.range, size);
     const digest = route.digest.toString();
 
     reply
       .header('Content-Type', 'application/octet-stream')
       .header('Docker-Content-Digest', digest)
-      .header('ETag', `"${digest}"`)
-      .header('Accept-Ranges', 'bytes');
+      .header('ETag', `"${digest}"`);
+
+    const blob = withBody
+      ? await this.reader.fetchBlob(route.name, route.digest)
+      : { size: await this.reader.statBlob(route.name, route.digest), open: undefined };
+
+    if (blob.size === undefined) {
+      // An upstream is still sending a blob of unannounced length: no ranges, and a chunked body.
+      await reply.status(200).send(blob.open?.());
+
+      return;
+    }
+
+    const range = parseRangeHeader(request.headers.range, blob.size);
+
+    reply.header('Accept-Ranges', 'bytes');
 
     if (range) {
       reply
         .status(206)
-        .header('Content-Range', `bytes ${range.start}-${range.end}/${size}`)
+        .header('Content-Range', `bytes ${range.start}-${range.end}/${blob.size}`)
         .header('Content-Length', range.end - range.start + 1);
     } else {
-      reply.status(200).header('Content-Length', size);
+      reply.status(200).header('Content-Length', blob.size);
     }
 
-    await reply.send(withBody ? await this.reader.openBlob(route.name, route.digest, range) : undefined);
+    await reply.send(blob.open?.(range));
   }
 
   private async delete(route: BlobRoute, _request: FastifyRequest, reply: FastifyReply) {

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RepositoryStore } from '../../metadata/stores/repository.store.js';
 import type { Page } from '../../metadata/records.js';
 import { paginationOf, queryOf } from '../http-request.js';
-import { mediaTypes } from '../media-types.js';
+import { mediaTypes } from '../../common/media-types.js';
 import type { OciRoute } from '../oci-path.js';
 import { OciUrls } from '../oci-urls.js';
 import { RegistryReader } from '../services/registry-reader.js';

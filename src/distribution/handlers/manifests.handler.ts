@@ -38,8 +38,11 @@ export class ManifestsHandler {
   }
 
   private async get(route: ManifestRoute, _request: FastifyRequest, reply: FastifyReply, withBody: boolean) {
-    const manifest = await this.reader.resolveManifest(route.name, route.reference);
-    const bytes = withBody ? await this.reader.readManifest(manifest) : undefined;
+    const manifest = await this.reader.getManifest(route.name, route.reference, withBody);
+
+    if (manifest.warning !== undefined) {
+      reply.header('Warning', manifest.warning);
+    }
 
     await reply
       .status(200)
@@ -47,7 +50,7 @@ export class ManifestsHandler {
       .header('Content-Length', manifest.size)
       .header('Docker-Content-Digest', manifest.digest)
       .header('ETag', `"${manifest.digest}"`)
-      .send(bytes);
+      .send(manifest.bytes);
   }
 
   private async put(route: ManifestRoute, request: FastifyRequest, reply: FastifyReply) {

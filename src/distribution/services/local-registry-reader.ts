@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Readable } from 'node:stream';
 
 import { Digest } from '../../common/digest.js';
 import {
@@ -7,14 +6,15 @@ import {
   ManifestNotFoundError,
   RepositoryNotFoundError,
 } from '../../common/domain-errors.js';
+import { type Reference, referenceText } from '../../common/reference.js';
+import type { BlobContent, ManifestContent } from '../../common/registry-content.js';
 import type { ManifestRecord, Page } from '../../metadata/records.js';
 import { BlobRecordStore } from '../../metadata/stores/blob-record.store.js';
 import { ManifestStore } from '../../metadata/stores/manifest.store.js';
-import { BlobStorage, type ByteRange } from '../../storage/blob-storage.service.js';
-import { type Reference, referenceText } from '../oci-path.js';
+import { BlobStorage } from '../../storage/blob-storage.service.js';
 import { RegistryReader } from './registry-reader.js';
 
-/** Reads content pushed to this registry from SQLite and the blob directory. */
+/** Reads content stored in this registry from SQLite and the blob directory. */
 @Injectable()
 export class LocalRegistryReader extends RegistryReader {
   constructor(
@@ -25,7 +25,7 @@ export class LocalRegistryReader extends RegistryReader {
     super();
   }
 
-  async resolveManifest(name: string, reference: Reference): Promise<ManifestRecord> {
+  async getManifest(name: string, reference: Reference, withBody: boolean): Promise<ManifestContent> {
     const digest =
       reference.digest?.toString() ?? (await this.manifests.resolveTag(name, reference.tag ?? ''));
     const manifest = digest === undefined ? undefined : await this.manifests.find(name, digest);
@@ -34,20 +34,26 @@ export class LocalRegistryReader extends RegistryReader {
       throw new ManifestNotFoundError(referenceText(reference));
     }
 
-    return manifest;
-  }
+    const content: ManifestContent = {
+      digest: manifest.digest,
+      mediaType: manifest.mediaType,
+      size: manifest.size,
+    };
 
-  async readManifest(manifest: ManifestRecord): Promise<Buffer> {
-    const digest = Digest.parse(manifest.digest);
+    if (withBody) {
+      const stored = Digest.parse(manifest.digest);
 
-    if ((await this.blobStorage.size(digest)) === undefined) {
-      throw new ManifestNotFoundError(manifest.digest);
+      if ((await this.blobStorage.size(stored)) === undefined) {
+        throw new ManifestNotFoundError(manifest.digest);
+      }
+
+      content.bytes = await this.blobStorage.readAll(stored);
     }
 
-    return this.blobStorage.readAll(digest);
+    return content;
   }
 
-  async blobSize(name: string, digest: Digest): Promise<number> {
+  async statBlob(name: string, digest: Digest): Promise<number> {
     const size = await this.blobRecords.linkedSize(name, digest.toString());
 
     // A link whose bytes are gone (removed by hand, or a disk error) is reported as unknown rather than
@@ -59,10 +65,10 @@ export class LocalRegistryReader extends RegistryReader {
     return size;
   }
 
-  async openBlob(name: string, digest: Digest, range?: ByteRange): Promise<Readable> {
-    await this.blobSize(name, digest);
+  async fetchBlob(name: string, digest: Digest): Promise<BlobContent> {
+    const size = await this.statBlob(name, digest);
 
-    return this.blobStorage.read(digest, range);
+    return { size, open: (range) => this.blobStorage.read(digest, range) };
   }
 
   async listTags(name: string, limit: number, last?: string): Promise<Page> {

@@ -7,9 +7,9 @@ import {
   ManifestNotFoundError,
 } from '../../common/domain-errors.js';
 import { ManifestStore } from '../../metadata/stores/manifest.store.js';
-import { parseManifest } from '../manifest-parser.js';
+import { parseManifest } from '../../common/manifest-parser.js';
 import { isValidTag, type Reference, referenceText } from '../oci-path.js';
-import { BlobWriter } from './blob-writer.js';
+import { UploadStorage } from '../../storage/upload-storage.service.js';
 
 export interface ManifestPush {
   name: string;
@@ -30,7 +30,7 @@ export interface PushedManifest {
 export class ManifestService {
   constructor(
     @Inject(ManifestStore) private readonly manifests: ManifestStore,
-    @Inject(BlobWriter) private readonly blobWriter: BlobWriter,
+    @Inject(UploadStorage) private readonly uploads: UploadStorage,
   ) {}
 
   /**
@@ -54,7 +54,7 @@ export class ManifestService {
     // Checked here and again inside the transaction: the first check keeps a rejected manifest's bytes
     // off the disk, the second guards against a blob deleted in between.
     await this.manifests.assertReferencesExist(push.name, parsed.references);
-    await this.blobWriter.writeBytes(push.bytes, digest);
+    await this.uploads.writeBytes(push.bytes, digest);
 
     const tags = [
       ...new Set([...(push.reference.tag === undefined ? [] : [push.reference.tag]), ...push.tags]),

@@ -1,26 +1,22 @@
-import type { Readable } from 'node:stream';
-
 import type { Digest } from '../../common/digest.js';
+import type { Reference } from '../../common/reference.js';
+import type { BlobContent, ManifestContent } from '../../common/registry-content.js';
 import type { ManifestRecord, Page } from '../../metadata/records.js';
-import type { ByteRange } from '../../storage/blob-storage.service.js';
-import type { Reference } from '../oci-path.js';
 
 /**
- * Everything the read endpoints need. The local implementation reads disk and SQLite; a pull-through
- * implementation serves the same calls from an upstream registry, so handlers cannot tell them apart.
+ * Everything the read endpoints need. The local implementation reads disk and SQLite; for names under
+ * an upstream prefix the same calls are served by the pull-through cache, so handlers cannot tell
+ * where bytes came from.
  */
 export abstract class RegistryReader {
-  /** Resolves a tag or digest to a stored manifest; throws ManifestNotFoundError. */
-  abstract resolveManifest(name: string, reference: Reference): Promise<ManifestRecord>;
+  /** Resolves a tag or digest; with `withBody` the bytes come too. Throws ManifestNotFoundError. */
+  abstract getManifest(name: string, reference: Reference, withBody: boolean): Promise<ManifestContent>;
 
-  /** Returns a resolved manifest's bytes exactly as they were pushed. */
-  abstract readManifest(manifest: ManifestRecord): Promise<Buffer>;
+  /** Returns the size of a blob the repository has; throws BlobNotFoundError. */
+  abstract statBlob(name: string, digest: Digest): Promise<number>;
 
-  /** Returns the size of a blob the repository links to; throws BlobNotFoundError. */
-  abstract blobSize(name: string, digest: Digest): Promise<number>;
-
-  /** Streams a blob the repository links to, whole or one byte range. */
-  abstract openBlob(name: string, digest: Digest, range?: ByteRange): Promise<Readable>;
+  /** Prepares a blob for streaming; throws BlobNotFoundError. */
+  abstract fetchBlob(name: string, digest: Digest): Promise<BlobContent>;
 
   /** Lists tags in byte order; throws RepositoryNotFoundError. */
   abstract listTags(name: string, limit: number, last?: string): Promise<Page>;

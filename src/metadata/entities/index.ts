@@ -5,6 +5,9 @@ import { RepositoryBlobEntity } from './repository-blob.entity.js';
 import { RepositoryEntity } from './repository.entity.js';
 import { TagEntity } from './tag.entity.js';
 import { UploadSessionEntity } from './upload-session.entity.js';
+import { UpstreamErrorEntity } from './upstream-error.entity.js';
+import { UpstreamStatisticEntity } from './upstream-statistic.entity.js';
+import { UpstreamTagCheckEntity } from './upstream-tag-check.entity.js';
 
 export const entities = [
   RepositoryEntity,
@@ -14,6 +17,9 @@ export const entities = [
   ManifestReferenceEntity,
   TagEntity,
   UploadSessionEntity,
+  UpstreamTagCheckEntity,
+  UpstreamStatisticEntity,
+  UpstreamErrorEntity,
 ];
 
 export {
@@ -24,4 +30,7 @@ export {
   RepositoryEntity,
   TagEntity,
   UploadSessionEntity,
+  UpstreamErrorEntity,
+  UpstreamStatisticEntity,
+  UpstreamTagCheckEntity,
 };

@@ -33,4 +33,8 @@ export class ManifestEntity {
 
   @Column({ type: 'bigint', name: 'created_at', transformer: epochMs })
   createdAt: number;
+
+  /** Last time a client pulled it through a pull-through prefix; eviction uses it. */
+  @Column({ type: 'bigint', name: 'last_pulled_at', nullable: true, transformer: epochMs })
+  lastPulledAt: number | null;
 }

@@ -13,4 +13,8 @@ export class RepositoryBlobEntity {
 
   @Column({ type: 'bigint', name: 'created_at', transformer: epochMs })
   createdAt: number;
+
+  /** Last time a client pulled it through a pull-through prefix; eviction uses it. */
+  @Column({ type: 'bigint', name: 'last_pulled_at', nullable: true, transformer: epochMs })
+  lastPulledAt: number | null;
 }

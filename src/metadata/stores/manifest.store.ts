@@ -70,27 +70,10 @@ export class ManifestStore {
    */
   async save(write: ManifestWrite): Promise<void> {
     await this.db.transaction(async (manager) => {
-      const { manifest } = write;
-      const repositoryId = await ensureRepositoryId(manager, manifest.repository);
+      const repositoryId = await ensureRepositoryId(manager, write.manifest.repository);
 
       await assertReferencesExist(manager, repositoryId, write.references);
-      await insertBlob(manager, manifest.digest, manifest.size);
-
-      const existing = await manager.findOneBy(ManifestEntity, { repositoryId, digest: manifest.digest });
-
-      if (!existing) {
-        await insertManifest(manager, repositoryId, write);
-      }
-
-      for (const tag of write.tags) {
-        await manager
-          .createQueryBuilder()
-          .insert()
-          .into(TagEntity)
-          .values({ repositoryId, name: tag, manifestDigest: manifest.digest, updatedAt: Date.now() })
-          .orUpdate(['manifest_digest', 'updated_at'], ['repository_id', 'name'])
-          .execute();
-      }
+      await saveManifest(manager, repositoryId, write);
     });
   }
 
@@ -293,4 +276,34 @@ function toRecord(repository: string, row: ManifestEntity): ManifestRecord {
 
 function unique(values: string[]): string[] {
   return [...new Set(values)];
+}
+
+/**
+ * Writes a manifest's blob row, the manifest with its references (unless already stored) and its tags,
+ * without checking references, because pull-through caching stores manifests before their blobs.
+ */
+export async function saveManifest(
+  manager: EntityManager,
+  repositoryId: number,
+  write: ManifestWrite,
+): Promise<void> {
+  const { manifest } = write;
+
+  await insertBlob(manager, manifest.digest, manifest.size);
+
+  const existing = await manager.findOneBy(ManifestEntity, { repositoryId, digest: manifest.digest });
+
+  if (!existing) {
+    await insertManifest(manager, repositoryId, write);
+  }
+
+  for (const tag of write.tags) {
+    await manager
+      .createQueryBuilder()
+      .insert()
+      .into(TagEntity)
+      .values({ repositoryId, name: tag, manifestDigest: manifest.digest, updatedAt: Date.now() })
+      .orUpdate(['manifest_digest', 'updated_at'], ['repository_id', 'name'])
+      .execute();
+  }
 }

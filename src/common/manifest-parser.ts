@@ -1,5 +1,5 @@
-import { Digest } from '../common/digest.js';
-import { ManifestInvalidError } from '../common/domain-errors.js';
+import { Digest } from './digest.js';
+import { ManifestInvalidError } from './domain-errors.js';
 import type { ManifestReference } from '../metadata/records.js';
 import { isIndexMediaType, manifestMediaTypes, mediaTypes } from './media-types.js';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { Digest } from '../common/digest.js';
-import { ManifestInvalidError } from '../common/domain-errors.js';
+import { Digest } from './digest.js';
+import { ManifestInvalidError } from './domain-errors.js';
 import { parseManifest } from './manifest-parser.js';
 import { mediaTypes } from './media-types.js';
 

@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+
+import { Inject, Injectable, Logger } from '@nestjs/common';
+
+import type { Digest } from '../common/digest.js';
+import { BlobNotFoundError, UpstreamUnavailableError } from '../common/domain-errors.js';
+import type { BlobContent } from '../common/registry-content.js';
+import { BlobRecordStore } from '../metadata/stores/blob-record.store.js';
+import { UpstreamCacheStore } from '../metadata/stores/upstream-cache.store.js';
+import { BlobStorage } from '../storage/blob-storage.service.js';
+import { StoragePaths } from '../storage/storage-paths.js';
+import { UploadStorage } from '../storage/upload-storage.service.js';
+import { BlobTransfer } from './blob-transfer.js';
+import type { UpstreamResponse } from './upstream-client.js';
+import { UpstreamClients } from './upstream-clients.js';
+import type { UpstreamTarget } from './upstream-routes.js';
+import { UpstreamStatistics } from './upstream-statistics.service.js';
+
+/**
+ * Blobs through an upstream prefix. A cached blob is served from disk. A cold one is copied from the
+ * upstream into an upload file by one transfer that every concurrent client reads while it grows; the
+ * copy is verified against the digest before it is committed, and it goes on when clients disconnect.
+ */
+@Injectable()
+export class PullThroughBlobs {
+  private readonly logger = new Logger(PullThroughBlobs.name);
+  private readonly transfers = new Map<string, Promise<BlobTransfer>>();
+
+  constructor(
+    @Inject(UpstreamClients) private readonly clients: UpstreamClients,
+    @Inject(BlobRecordStore) private readonly blobRecords: BlobRecordStore,
+    @Inject(UpstreamCacheStore) private readonly cache: UpstreamCacheStore,
+    @Inject(BlobStorage) private readonly blobs: BlobStorage,
+    @Inject(UploadStorage) private readonly uploads: UploadStorage,
+    @Inject(StoragePaths) private readonly paths: StoragePaths,
+    @Inject(UpstreamStatistics) private readonly statistics: UpstreamStatistics,
+  ) {}
+
+  /** Returns a blob's size from the cache, a transfer in progress, or an upstream HEAD. */
+  async statBlob(target: UpstreamTarget, digest: Digest): Promise<number> {
+    const cached = await this.cachedSize(target, digest);
+
+    if (cached !== undefined) {
+      return cached;
+    }
+
+    const transfer = await this.transfers.get(this.key(target, digest))?.catch(() => undefined);
+
+    if (transfer?.size !== undefined) {
+      return transfer.size;
+    }
+
+    this.assertNotKnownMissing(target, digest);
+
+    const response = await this.clients
+      .for(target.upstream)
+      .blob('HEAD', target.remoteName, digest.toString());
+
+    response.body.resume();
+    this.assertFound(target, digest, response);
+
+    const size = Number(response.headers['content-length']);
+
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw this.invalid(target, `blob HEAD for ${digest.toString()} has no valid Content-Length`);
+    }
+
+    return size;
+  }
+
+  async fetchBlob(target: UpstreamTarget, digest: Digest): Promise<BlobContent> {
+    const cached = await this.cachedSize(target, digest);
+
+    if (cached !== undefined) {
+      this.statistics.hit(target.upstream.prefix, target.localName, cached);
+      this.statistics.pulled(target.localName, digest.toString(), 'blob');
+
+      return { size: cached, open: (range) => this.blobs.read(digest, range) };
+    }
+
+    const transfer = await this.transfer(target, digest);
+
+    return { size: transfer.size, open: (range) => transfer.read(range) };
+  }
+
+  private async cachedSize(target: UpstreamTarget, digest: Digest): Promise<number | undefined> {
+    const size = await this.blobRecords.linkedSize(target.localName, digest.toString());
+
+    return size !== undefined && (await this.blobs.size(digest)) !== undefined ? size : undefined;
+  }
+
+  /** Joins the transfer of this blob in progress, or starts one once the upstream has answered. */
+  private transfer(target: UpstreamTarget, digest: Digest): Promise<BlobTransfer> {
+    const key = this.key(target, digest);
+    const existing = this.transfers.get(key);
+
+    if (existing) {
+      return existing;
+    }
+
+    const started = this.startTransfer(target, digest);
+
+    this.transfers.set(key, started);
+    started.catch(() => this.transfers.delete(key));
+
+    return started;
+  }
+
+  private async startTransfer(target: UpstreamTarget, digest: Digest): Promise<BlobTransfer> {
+    this.assertNotKnownMissing(target, digest);
+
+    const response = await this.clients
+      .for(target.upstream)
+      .blob('GET', target.remoteName, digest.toString());
+
+    this.assertFound(target, digest, response);
+
+    const length = response.headers['content-length'];
+    const size = length === undefined ? undefined : Number(length);
+    const uploadId = randomUUID();
+
+    await this.uploads.create(uploadId);
+
+    const transfer = new BlobTransfer(this.paths.uploadData(uploadId), this.paths.blob(digest), size);
+
+    // The copy runs on its own: a client that disconnects must not stop it. The agent's idle timeout
+    // bounds it when the upstream stalls.
+    void this.copy(target, digest, uploadId, transfer, response).finally(() =>
+      this.transfers.delete(this.key(target, digest)),
+    );
+
+    return transfer;
+  }
+
+  private async copy(
+    target: UpstreamTarget,
+    digest: Digest,
+    uploadId: string,
+    transfer: BlobTransfer,
+    response: UpstreamResponse,
+  ): Promise<void> {
+    const counter = new ProgressCounter(transfer);
+
+    response.body.on('error', (error) => counter.destroy(error));
+    response.body.pipe(counter);
+
+    try {
+      await this.uploads.append(uploadId, counter, { length: transfer.size });
+      await this.uploads.commit(uploadId, digest, transfer.size);
+      await this.cache.linkFetchedBlob(target.localName, digest.toString(), counter.bytes);
+      transfer.verified();
+      this.statistics.miss(target.upstream.prefix, target.localName, counter.bytes);
+      this.statistics.pulled(target.localName, digest.toString(), 'blob');
+    } catch (error) {
+      await this.uploads.remove(uploadId).catch(() => undefined);
+
+      const failure = this.invalid(
+        target,
+        `blob ${digest.toString()} transfer failed: ${(error as Error).message}`,
+      );
+
+      transfer.failed(failure);
+      this.statistics.error(target.upstream.prefix, target.localName, 'invalid-response');
+      this.logger.warn(
+        {
+          upstream: target.upstream.prefix,
+          repository: target.localName,
+          digest: digest.toString(),
+          err: error,
+        },
+        'failed to cache upstream blob',
+      );
+    }
+  }
+
+  private assertFound(target: UpstreamTarget, digest: Digest, response: UpstreamResponse): void {
+    if (response.status === 200) {
+      return;
+    }
+
+    response.body.resume();
+
+    if (![401, 403, 404].includes(response.status)) {
+      throw this.invalid(target, `blob request answered ${response.status}`);
+    }
+
+    this.clients.rememberNotFound(target.upstream, this.key(target, digest));
+    this.statistics.notFound(target.upstream.prefix, target.localName);
+
+    throw new BlobNotFoundError(digest.toString());
+  }
+
+  private assertNotKnownMissing(target: UpstreamTarget, digest: Digest): void {
+    if (this.clients.isKnownNotFound(target.upstream, this.key(target, digest))) {
+      throw new BlobNotFoundError(digest.toString());
+    }
+  }
+
+  private key(target: UpstreamTarget, digest: Digest): string {
+    return `${target.localName}|${digest.toString()}`;
+  }
+
+  private invalid(target: UpstreamTarget, reason: string): UpstreamUnavailableError {
+    return new UpstreamUnavailableError(target.upstream.prefix, 'invalid-response', reason);
+  }
+}
+
+/** Counts bytes on their way to the upload file and tells the transfer's readers about them. */
+class ProgressCounter extends Transform {
+  bytes = 0;
+
+  constructor(private readonly transfer: BlobTransfer) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    callback(null, chunk);
+    this.transfer.progress(this.bytes);
+  }
+}

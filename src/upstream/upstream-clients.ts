@@ -1,0 +1,57 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+
+import { UpstreamClient } from './upstream-client.js';
+import { type Upstream, UpstreamRoutes } from './upstream-routes.js';
+
+/** Upper bound on remembered "not found" answers, so a scan of random names cannot grow memory. */
+const maxRememberedNotFound = 10_000;
+
+/** One pooled HTTP client per upstream, and the short memory of what each upstream did not have. */
+@Injectable()
+export class UpstreamClients implements OnApplicationShutdown {
+  private readonly clients = new Map<string, UpstreamClient>();
+  private readonly notFoundUntil = new Map<string, number>();
+
+  constructor(@Inject(UpstreamRoutes) routes: UpstreamRoutes) {
+    for (const upstream of routes.all) {
+      this.clients.set(upstream.prefix, new UpstreamClient(upstream));
+    }
+  }
+
+  for(upstream: Upstream): UpstreamClient {
+    const client = this.clients.get(upstream.prefix);
+
+    if (!client) {
+      throw new Error(`no client for upstream "${upstream.prefix}"`);
+    }
+
+    return client;
+  }
+
+  /** Remembers that the upstream answered 404 for `key` for the upstream's `notFoundTtl`. */
+  rememberNotFound(upstream: Upstream, key: string): void {
+    if (upstream.notFoundTtlMs <= 0) {
+      return;
+    }
+
+    if (this.notFoundUntil.size >= maxRememberedNotFound) {
+      this.notFoundUntil.clear();
+    }
+
+    this.notFoundUntil.set(`${upstream.prefix}|${key}`, Date.now() + upstream.notFoundTtlMs);
+  }
+
+  isKnownNotFound(upstream: Upstream, key: string): boolean {
+    const until = this.notFoundUntil.get(`${upstream.prefix}|${key}`);
+
+    return until !== undefined && until > Date.now();
+  }
+
+  forget(upstream: Upstream, key: string): void {
+    this.notFoundUntil.delete(`${upstream.prefix}|${key}`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.clients.values()].map((client) => client.close()));
+  }
+}

@@ -1,0 +1,113 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+
+import {
+  type PullRecord,
+  type StatisticsDelta,
+  UpstreamCacheStore,
+} from '../metadata/stores/upstream-cache.store.js';
+
+const flushIntervalMs = 5_000;
+
+/**
+ * Counts hits, misses, bytes and upstream errors per upstream and repository, and last-pulled times,
+ * in memory, and adds them to SQLite every few seconds and at shutdown, so requests never wait on a
+ * statistics write.
+ */
+@Injectable()
+export class UpstreamStatistics implements OnModuleInit, BeforeApplicationShutdown {
+  private readonly logger = new Logger(UpstreamStatistics.name);
+  private deltas = new Map<string, StatisticsDelta>();
+  private pulls = new Map<string, PullRecord>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(@Inject(UpstreamCacheStore) private readonly store: UpstreamCacheStore) {}
+
+  onModuleInit(): void {
+    this.timer = setInterval(() => void this.flush(), flushIntervalMs);
+    this.timer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+
+  /** Content served from the cache without asking the upstream. */
+  hit(upstream: string, repository: string, bytes: number): void {
+    const delta = this.delta(upstream, repository);
+
+    delta.hits++;
+    delta.bytesServed += bytes;
+  }
+
+  /** Content fetched from the upstream; `bytes` is what the upstream sent. */
+  miss(upstream: string, repository: string, bytes: number): void {
+    const delta = this.delta(upstream, repository);
+
+    delta.misses++;
+    delta.bytesFetched += bytes;
+    delta.bytesServed += bytes;
+  }
+
+  notFound(upstream: string, repository: string): void {
+    this.delta(upstream, repository).notFound++;
+  }
+
+  error(upstream: string, repository: string, kind: string): void {
+    const delta = this.delta(upstream, repository);
+
+    delta.errors[kind] = (delta.errors[kind] ?? 0) + 1;
+    delta.lastErrorKind = kind;
+  }
+
+  pulled(repository: string, digest: string, kind: PullRecord['kind']): void {
+    this.pulls.set(`${kind}|${repository}|${digest}`, { repository, digest, kind, at: Date.now() });
+  }
+
+  /** Writes what has been counted since the last flush; a failed write keeps nothing back but logs. */
+  async flush(): Promise<void> {
+    if (this.deltas.size === 0 && this.pulls.size === 0) {
+      return;
+    }
+
+    const deltas = [...this.deltas.values()];
+    const pulls = [...this.pulls.values()];
+
+    this.deltas = new Map();
+    this.pulls = new Map();
+
+    try {
+      await this.store.flush(pulls, deltas);
+    } catch (error) {
+      this.logger.error({ err: error, repositories: deltas.length }, 'failed to write upstream statistics');
+    }
+  }
+
+  private delta(upstream: string, repository: string): StatisticsDelta {
+    const key = `${upstream}|${repository}`;
+    let delta = this.deltas.get(key);
+
+    if (!delta) {
+      delta = {
+        upstream,
+        repository,
+        hits: 0,
+        misses: 0,
+        bytesFetched: 0,
+        bytesServed: 0,
+        notFound: 0,
+        errors: {},
+        lastErrorKind: null,
+      };
+      this.deltas.set(key, delta);
+    }
+
+    return delta;
+  }
+}
