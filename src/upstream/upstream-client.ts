@@ -95,7 +95,10 @@ export class UpstreamClient {
       throw new UpstreamRateLimitedError(this.upstream.prefix, response.headers['retry-after']);
     }
 
-    if (response.status >= 500 || (response.status >= 300 && response.status !== 304)) {
+    if (
+      response.status >= 500 ||
+      (response.status >= 300 && response.status < 400 && response.status !== 304)
+    ) {
       response.body.resume();
 
       throw this.unavailable(

@@ -4,19 +4,24 @@ export interface Challenge {
   parameters: Record<string, string>;
 }
 
-/** Parses the first challenge of a `WWW-Authenticate` header; returns undefined when there is none. */
+/**
+ * Parses the first challenge of a `WWW-Authenticate` header; returns undefined when there is none.
+ * Parameters are read until something that is not `name=value` starts, which is the next challenge.
+ */
 export function parseChallenge(header: string | undefined): Challenge | undefined {
-  const match = header === undefined ? null : /^\s*([A-Za-z]+)\s*(.*)$/.exec(header);
+  const match = header === undefined ? null : /^\s*([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)/.exec(header);
 
-  if (!match) {
+  if (!match || header === undefined) {
     return undefined;
   }
 
   const parameters: Record<string, string> = {};
-  const pattern = /([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))/g;
+  const parameter = /[\s,]*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]*))/y;
 
-  for (const parameter of match[2].matchAll(pattern)) {
-    parameters[parameter[1].toLowerCase()] = parameter[2] ?? parameter[3];
+  parameter.lastIndex = match[0].length;
+
+  for (let found = parameter.exec(header); found; found = parameter.exec(header)) {
+    parameters[found[1].toLowerCase()] = found[2] === undefined ? found[3] : found[2].replace(/\\(.)/g, '$1');
   }
 
   return { scheme: match[1].toLowerCase(), parameters };

@@ -1,0 +1,365 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { BlobTransfer } from './blob-transfer.js';
+
+/** Upper bound for any single wait in these tests. */
+const waitLimitMs = 5_000;
+/** Wait during which a reader must not release its withheld last byte, several of its 50 ms poll intervals. */
+const holdBackWaitMs = 300;
+
+/** Resolves with the promise's value, or fails the test when `ms` passes first. */
+async function withTimeout<T>(promise: Promise<T>, label: string, ms = waitLimitMs): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${label}`)), ms);
+  });
+
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Resolves once `condition` holds, checking every 10 ms, or fails the test after `waitLimitMs`. */
+async function waitUntil(condition: () => boolean, label: string): Promise<void> {
+  const deadline = Date.now() + waitLimitMs;
+
+  while (!condition()) {
+    if (Date.now() > deadline) {
+      assert.fail(`timed out after ${waitLimitMs} ms waiting for ${label}`);
+    }
+
+    await sleep(10);
+  }
+}
+
+/** What a reader has delivered so far, and whether it ended or failed. */
+class Collected {
+  private readonly chunks: Buffer[] = [];
+  ended = false;
+  error: Error | undefined;
+  /** Settles when the stream ends or fails. It never rejects. */
+  readonly done: Promise<void>;
+
+  constructor(stream: Readable) {
+    stream.on('data', (chunk: Buffer) => this.chunks.push(chunk));
+    this.done = new Promise<void>((resolve) => {
+      stream.on('end', () => {
+        this.ended = true;
+        resolve();
+      });
+      stream.on('error', (error) => {
+        this.error = error;
+        resolve();
+      });
+    });
+  }
+
+  get bytes(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+
+  get length(): number {
+    return this.chunks.reduce((total, chunk) => total + chunk.length, 0);
+  }
+}
+
+describe('BlobTransfer', () => {
+  let directory: string;
+  let fileCount = 0;
+
+  before(() => {
+    directory = mkdtempSync(join(tmpdir(), 'wharf-blob-transfer-'));
+  });
+
+  after(() => {
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  /** Creates an empty upload file, as the upload storage does before a transfer starts. */
+  function newTransfer(size?: number): BlobTransfer {
+    fileCount++;
+
+    const path = join(directory, `upload-${fileCount}`);
+
+    writeFileSync(path, '');
+
+    return new BlobTransfer(path, join(directory, `blob-${fileCount}`), size);
+  }
+
+  /** Appends bytes to the upload file and reports the new length, as the copy from the upstream does. */
+  function append(transfer: BlobTransfer, bytes: Buffer): void {
+    appendFileSync(transfer.path, bytes);
+    transfer.progress(transfer.written + bytes.length);
+  }
+
+  it('early reader gets all bytes', async () => {
+    const content = randomBytes(10_000);
+    const transfer = newTransfer(content.length);
+    const reader = new Collected(transfer.read());
+
+    append(transfer, content.subarray(0, 4_000));
+    append(transfer, content.subarray(4_000));
+    transfer.verified();
+
+    await withTimeout(reader.done, 'reader end');
+
+    assert.equal(reader.error, undefined);
+    assert.equal(reader.ended, true);
+    assert.deepEqual(reader.bytes, content);
+  });
+
+  it('holds back last byte', async () => {
+    const content = randomBytes(1_000);
+    const transfer = newTransfer(content.length);
+    const reader = new Collected(transfer.read());
+
+    append(transfer, content);
+
+    await waitUntil(() => reader.length >= content.length - 1, 'all but the last byte');
+    await sleep(holdBackWaitMs);
+
+    assert.equal(reader.length, content.length - 1);
+    assert.equal(reader.ended, false);
+    assert.deepEqual(reader.bytes, content.subarray(0, -1));
+
+    transfer.verified();
+    await withTimeout(reader.done, 'reader end');
+
+    assert.equal(reader.ended, true);
+    assert.deepEqual(reader.bytes, content);
+  });
+
+  it('holds back single-byte blob', async () => {
+    const transfer = newTransfer(1);
+    const reader = new Collected(transfer.read());
+
+    append(transfer, Buffer.from('x'));
+    await sleep(holdBackWaitMs);
+
+    assert.equal(reader.length, 0);
+    assert.equal(reader.ended, false);
+
+    transfer.verified();
+    await withTimeout(reader.done, 'reader end');
+
+    assert.deepEqual(reader.bytes, Buffer.from('x'));
+  });
+
+  it('empty blob ends on verify', async () => {
+    const transfer = newTransfer(0);
+    const reader = new Collected(transfer.read());
+
+    await sleep(holdBackWaitMs);
+
+    assert.equal(reader.ended, false);
+
+    transfer.verified();
+    await withTimeout(reader.done, 'reader end');
+
+    assert.equal(reader.ended, true);
+    assert.equal(reader.length, 0);
+  });
+
+  it('ranged reader gets exact range', async () => {
+    const content = randomBytes(100);
+    const transfer = newTransfer(content.length);
+    const reader = new Collected(transfer.read({ start: 10, end: 19 }));
+
+    append(transfer, content);
+
+    await waitUntil(() => reader.length >= 9, 'first nine bytes of the range');
+    await sleep(holdBackWaitMs);
+
+    assert.equal(reader.length, 9);
+    assert.equal(reader.ended, false);
+    assert.deepEqual(reader.bytes, content.subarray(10, 19));
+
+    transfer.verified();
+    await withTimeout(reader.done, 'reader end');
+
+    assert.equal(reader.ended, true);
+    assert.deepEqual(reader.bytes, content.subarray(10, 20));
+  });
+
+  it('range at blob end', async () => {
+    const content = randomBytes(100);
+    const transfer = newTransfer(content.length);
+    const reader = new Collected(transfer.read({ start: 90, end: 99 }));
+
+    append(transfer, content);
+    transfer.verified();
+    await withTimeout(reader.done, 'reader end');
+
+    assert.equal(reader.ended, true);
+    assert.deepEqual(reader.bytes, content.subarray(90));
+  });
+
+  it('range waits for later bytes', async () => {
+    const content = randomBytes(100);
+    const transfer = newTransfer(content.length);
+    const reader = new Collected(transfer.read({ start: 50, end: 59 }));
+
+    append(transfer, content.subarray(0, 40));
+    await sleep(holdBackWaitMs);
+
+    assert.equal(reader.length, 0);
+
+    append(transfer, content.subarray(40));
+    transfer.verified();
+    await withTimeout(reader.done, 'reader end');
+
+    assert.deepEqual(reader.bytes, content.subarray(50, 60));
+  });
+
+  it('failure errors running reader', async () => {
+    const content = randomBytes(1_000);
+    const transfer = newTransfer(2_000);
+    const reader = new Collected(transfer.read());
+    const failure = new Error('digest mismatch');
+
+    append(transfer, content);
+    await waitUntil(() => reader.length >= content.length - 1, 'the appended bytes');
+
+    transfer.failed(failure);
+    await withTimeout(reader.done, 'reader error');
+
+    assert.equal(reader.error, failure);
+    assert.equal(reader.ended, false);
+  });
+
+  it('failure errors every reader', async () => {
+    const transfer = newTransfer(2_000);
+    const readers = [new Collected(transfer.read()), new Collected(transfer.read({ start: 0, end: 9 }))];
+    const failure = new Error('upstream closed the connection');
+
+    append(transfer, randomBytes(500));
+    await sleep(holdBackWaitMs);
+
+    transfer.failed(failure);
+    await withTimeout(Promise.all(readers.map((reader) => reader.done)), 'reader errors');
+
+    for (const reader of readers) {
+      assert.equal(reader.error, failure);
+      assert.equal(reader.ended, false);
+    }
+  });
+
+  it('reader after failure errors', async () => {
+    const transfer = newTransfer(10);
+    const failure = new Error('digest mismatch');
+
+    append(transfer, randomBytes(10));
+    transfer.failed(failure);
+
+    const reader = new Collected(transfer.read());
+
+    await withTimeout(reader.done, 'reader error');
+
+    assert.equal(reader.error, failure);
+    assert.equal(reader.ended, false);
+  });
+
+  it('reader after move uses finalPath', async () => {
+    const content = randomBytes(5_000);
+    const transfer = newTransfer(content.length);
+
+    append(transfer, content);
+    renameSync(transfer.path, transfer.finalPath);
+    transfer.verified();
+
+    const reader = new Collected(transfer.read());
+
+    await withTimeout(reader.done, 'reader end');
+
+    assert.equal(reader.error, undefined);
+    assert.deepEqual(reader.bytes, content);
+  });
+
+  it('ranged reader after move', async () => {
+    const content = randomBytes(5_000);
+    const transfer = newTransfer(content.length);
+
+    append(transfer, content);
+    renameSync(transfer.path, transfer.finalPath);
+    transfer.verified();
+
+    const reader = new Collected(transfer.read({ start: 100, end: 199 }));
+
+    await withTimeout(reader.done, 'reader end');
+
+    assert.equal(reader.error, undefined);
+    assert.deepEqual(reader.bytes, content.subarray(100, 200));
+  });
+
+  it('open reader survives move', async () => {
+    const content = randomBytes(5_000);
+    const transfer = newTransfer(content.length);
+    const reader = new Collected(transfer.read());
+
+    append(transfer, content.subarray(0, 2_000));
+    await waitUntil(() => reader.length > 0, 'the first bytes');
+
+    appendFileSync(transfer.path, content.subarray(2_000));
+    renameSync(transfer.path, transfer.finalPath);
+    transfer.progress(content.length);
+    transfer.verified();
+    await withTimeout(reader.done, 'reader end');
+
+    assert.deepEqual(reader.bytes, content);
+  });
+
+  it('twenty readers get identical bytes', async () => {
+    // More than the reader's 256 KiB chunk, so each reader reads several times.
+    const chunkBytes = 64 * 1024;
+    const chunkCount = 10;
+    const content = randomBytes(chunkBytes * chunkCount);
+    const transfer = newTransfer(content.length);
+    const readers: Collected[] = [];
+
+    for (let index = 0; index < 20; index++) {
+      readers.push(new Collected(transfer.read()));
+    }
+
+    for (let chunk = 0; chunk < chunkCount; chunk++) {
+      append(transfer, content.subarray(chunk * chunkBytes, (chunk + 1) * chunkBytes));
+      await sleep(5);
+    }
+
+    transfer.verified();
+    await withTimeout(Promise.all(readers.map((reader) => reader.done)), 'all readers to end');
+
+    for (const [index, reader] of readers.entries()) {
+      assert.equal(reader.error, undefined, `reader ${index} failed`);
+      assert.ok(reader.bytes.equals(content), `reader ${index} got different bytes`);
+    }
+  });
+
+  it('settled after verify', () => {
+    const transfer = newTransfer();
+
+    assert.equal(transfer.settled, false);
+
+    transfer.verified();
+
+    assert.equal(transfer.settled, true);
+    assert.equal(transfer.complete, true);
+  });
+
+  it('settled after failure', () => {
+    const transfer = newTransfer();
+
+    transfer.failed(new Error('failed'));
+
+    assert.equal(transfer.settled, true);
+    assert.equal(transfer.complete, false);
+  });
+});
