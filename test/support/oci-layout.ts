@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -170,6 +171,20 @@ export async function listBlobDigests(directory: string): Promise<string[]> {
   const names = await readdir(join(directory, 'blobs', 'sha256'));
 
   return names.map((name) => `sha256:${name}`).sort();
+}
+
+/** Asserts that every blob of `expectedDirectory` is in `actualDirectory` with equal bytes. */
+export async function assertLayoutBlobsEqual(
+  expectedDirectory: string,
+  actualDirectory: string,
+): Promise<void> {
+  for (const digest of await listBlobDigests(expectedDirectory)) {
+    const expected = await readBlob(expectedDirectory, digest);
+    const actual = await readBlob(actualDirectory, digest).catch(() => undefined);
+
+    assert.ok(actual, `blob ${digest} is missing from ${actualDirectory}`);
+    assert.ok(actual.equals(expected), `blob ${digest} differs from the source bytes`);
+  }
 }
 
 /**
