@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
+import { finished, Transform, type TransformCallback } from 'node:stream';
 
 import { Inject, Injectable, Logger } from '@nestjs/common';
 
@@ -142,7 +142,16 @@ export class PullThroughBlobs {
   ): Promise<void> {
     const counter = new ProgressCounter(transfer);
 
-    response.body.on('error', (error) => counter.destroy(error));
+    // The failure reaches append() through finished(); this listener keeps an error raised before
+    // append() is listening from crashing the process as an unhandled 'error' event.
+    counter.on('error', () => undefined);
+
+    // finished() also reports a body that failed while the upload was being created, before this ran.
+    finished(response.body, { writable: false }, (error) => {
+      if (error) {
+        counter.destroy(error);
+      }
+    });
     response.body.pipe(counter);
 
     try {

@@ -277,6 +277,10 @@ export class UpstreamClient {
 function toResponse(response: Dispatcher.ResponseData): UpstreamResponse {
   const headers: Record<string, string | undefined> = {};
 
+  // Readers see a failed body through iteration, pipe or finished(). This listener keeps a body that
+  // nobody reads (discarded after a 404, say) from crashing the process when its connection breaks.
+  response.body.on('error', () => undefined);
+
   for (const name of Object.keys(response.headers)) {
     headers[name.toLowerCase()] = header(response.headers, name);
   }
