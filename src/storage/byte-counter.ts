@@ -1,6 +1,13 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 
+/**
+ * Buffer size of each stage that copies blob bytes. Node's 16 KiB default made a 100 MB cold pull
+ * through the pull-through cache take 0.65 to 1.27 s; with 1 MiB it took 0.38 to 0.60 s (loopback
+ * upstream, 2-core VM, five runs each).
+ */
+export const copyBufferBytes = 1024 * 1024;
+
 /** Thrown by ByteCounter when more bytes arrive than the declared length allows. */
 export class TooManyBytesError extends Error {
   constructor(readonly limit: number) {
@@ -19,7 +26,7 @@ export class ByteCounter extends Transform {
     readonly hash: Hash = createHash('sha256'),
     private readonly limit = Number.POSITIVE_INFINITY,
   ) {
-    super();
+    super({ highWaterMark: copyBufferBytes });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {

@@ -13,7 +13,7 @@ import {
 } from '../common/domain-errors.js';
 import { KeyedMutex } from '../common/keyed-mutex.js';
 import { BlobStorage, isNotFound } from './blob-storage.service.js';
-import { ByteCounter, TooManyBytesError } from './byte-counter.js';
+import { ByteCounter, copyBufferBytes, TooManyBytesError } from './byte-counter.js';
 import { isUploadId, StoragePaths } from './storage-paths.js';
 
 /** Where a chunk must start and how long it must be, when the client declared them. */
@@ -91,7 +91,11 @@ export class UploadStorage {
       const source = detachedSource(body);
 
       try {
-        await pipeline(source, counter, createWriteStream(path, { flags: 'a' }));
+        await pipeline(
+          source,
+          counter,
+          createWriteStream(path, { flags: 'a', highWaterMark: copyBufferBytes }),
+        );
 
         if (expected.length !== undefined && counter.bytes !== expected.length) {
           throw new SizeMismatchError(expected.length, counter.bytes);
@@ -259,7 +263,7 @@ export class UploadStorage {
  * error response is sent, so the request itself is kept out of the pipeline.
  */
 function detachedSource(body: Readable): PassThrough {
-  const source = new PassThrough();
+  const source = new PassThrough({ highWaterMark: copyBufferBytes });
 
   finished(body, { writable: false }, (error) => {
     if (error) {

@@ -9,6 +9,7 @@ import type { BlobContent } from '../common/registry-content.js';
 import { BlobRecordStore } from '../metadata/stores/blob-record.store.js';
 import { UpstreamCacheStore } from '../metadata/stores/upstream-cache.store.js';
 import { BlobStorage } from '../storage/blob-storage.service.js';
+import { copyBufferBytes } from '../storage/byte-counter.js';
 import { StoragePaths } from '../storage/storage-paths.js';
 import { UploadStorage } from '../storage/upload-storage.service.js';
 import { BlobTransfer } from './blob-transfer.js';
@@ -220,7 +221,7 @@ class ProgressCounter extends Transform {
   bytes = 0;
 
   constructor(private readonly transfer: BlobTransfer) {
-    super();
+    super({ highWaterMark: copyBufferBytes });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
