@@ -211,11 +211,12 @@ export class UpstreamUnavailableError extends DomainError {
   constructor(
     readonly upstream: string,
     readonly failure: UpstreamFailureKind,
-    reason: string,
+    /** What went wrong, with upstream addresses; logged, never sent to clients. */
+    readonly reason: string,
     /** The upstream's own status, when it answered. */
     readonly upstreamStatus?: number,
   ) {
-    super(`upstream registry "${upstream}" is unavailable: ${reason}`, { upstream, failure });
+    super(`upstream registry "${upstream}" is unavailable (${failure}); retry later`, { upstream, failure });
   }
 }
 

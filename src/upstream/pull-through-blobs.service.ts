@@ -40,6 +40,26 @@ export class PullThroughBlobs {
 
   /** Returns a blob's size from the cache, a transfer in progress, or an upstream HEAD. */
   async statBlob(target: UpstreamTarget, digest: Digest): Promise<number> {
+    try {
+      return await this.findSize(target, digest);
+    } catch (error) {
+      this.statistics.failure(target.upstream.prefix, target.localName, error);
+
+      throw error;
+    }
+  }
+
+  async fetchBlob(target: UpstreamTarget, digest: Digest): Promise<BlobContent> {
+    try {
+      return await this.findContent(target, digest);
+    } catch (error) {
+      this.statistics.failure(target.upstream.prefix, target.localName, error);
+
+      throw error;
+    }
+  }
+
+  private async findSize(target: UpstreamTarget, digest: Digest): Promise<number> {
     const cached = await this.cachedSize(target, digest);
 
     if (cached !== undefined) {
@@ -70,8 +90,8 @@ export class PullThroughBlobs {
     return size;
   }
 
-  async fetchBlob(target: UpstreamTarget, digest: Digest): Promise<BlobContent> {
-    const cached = await this.cachedSize(target, digest);
+  private async findContent(target: UpstreamTarget, digest: Digest): Promise<BlobContent> {
+    const cached = (await this.cachedSize(target, digest)) ?? (await this.linkStoredBytes(target, digest));
 
     if (cached !== undefined) {
       this.statistics.hit(target.upstream.prefix, target.localName, cached);
@@ -80,9 +100,37 @@ export class PullThroughBlobs {
       return { size: cached, open: (range) => this.blobs.read(digest, range) };
     }
 
+    const joined = this.transfers.has(this.key(target, digest));
     const transfer = await this.transfer(target, digest);
 
+    if (joined) {
+      this.statistics.hit(target.upstream.prefix, target.localName, transfer.size ?? 0);
+    }
+
     return { size: transfer.size, open: (range) => transfer.read(range) };
+  }
+
+  /**
+   * Serves bytes already stored for another repository (a base layer shared by many images) without
+   * downloading them again, once an upstream HEAD confirms this repository has the blob too, so no
+   * repository can read a blob its upstream counterpart lacks.
+   */
+  private async linkStoredBytes(target: UpstreamTarget, digest: Digest): Promise<number | undefined> {
+    const size = await this.blobs.size(digest);
+
+    if (size === undefined || this.transfers.has(this.key(target, digest))) {
+      return undefined;
+    }
+
+    const response = await this.clients
+      .for(target.upstream)
+      .blob('HEAD', target.remoteName, digest.toString());
+
+    response.body.resume();
+    this.assertFound(target, digest, response);
+    await this.cache.linkFetchedBlob(target.localName, digest.toString(), size);
+
+    return size;
   }
 
   private async cachedSize(target: UpstreamTarget, digest: Digest): Promise<number | undefined> {

@@ -53,18 +53,9 @@ export class PullThroughManifests {
         ? await this.byTag(target, reference.tag, withBody)
         : await this.byDigest(target, reference.digest, withBody);
     } catch (error) {
-      this.countFailure(target, error);
+      this.statistics.failure(target.upstream.prefix, target.localName, error);
 
       throw error;
-    }
-  }
-
-  /** Counts an upstream failure in the statistics; other errors are not the upstream's. */
-  countFailure(target: UpstreamTarget, error: unknown): void {
-    if (error instanceof UpstreamUnavailableError) {
-      this.statistics.error(target.upstream.prefix, target.localName, error.failure);
-    } else if (error instanceof UpstreamRateLimitedError) {
-      this.statistics.error(target.upstream.prefix, target.localName, 'rate-limited');
     }
   }
 
@@ -116,20 +107,38 @@ export class PullThroughManifests {
   ): Promise<ManifestContent> {
     let current: ManifestContent | undefined;
 
+    if (this.clients.recentlyFailed(target.upstream)) {
+      // Serve at once rather than let every pull of an expired tag wait for the same failing upstream.
+      return { ...(await this.serveCached(target, cached, withBody)), warning: staleWarning };
+    }
+
     try {
       current = await this.head(target, tag);
     } catch (error) {
-      if (error instanceof ManifestNotFoundError) {
+      // Only a plain 404 means the tag is gone. A 401 or 403 here is more likely an expired
+      // credential than a deleted repository, so the cached tag stays.
+      if (error instanceof ManifestNotFoundError && !(error instanceof UpstreamRefusedError)) {
         await this.cache.dropTag(target.localName, tag);
 
         throw error;
       }
 
-      if (!(error instanceof UpstreamUnavailableError || error instanceof UpstreamRateLimitedError)) {
+      const isUpstreamFailure =
+        error instanceof UpstreamUnavailableError ||
+        error instanceof UpstreamRateLimitedError ||
+        error instanceof UpstreamRefusedError;
+
+      if (!isUpstreamFailure) {
         throw error;
       }
 
-      this.countFailure(target, error);
+      this.clients.markFailed(target.upstream);
+
+      if (error instanceof UpstreamRefusedError) {
+        this.statistics.error(target.upstream.prefix, target.localName, 'refused');
+      } else {
+        this.statistics.failure(target.upstream.prefix, target.localName, error);
+      }
 
       return { ...(await this.serveCached(target, cached, withBody)), warning: staleWarning };
     }
@@ -265,7 +274,9 @@ export class PullThroughManifests {
     this.clients.rememberNotFound(target.upstream, `${target.localName}|${reference}`);
     this.statistics.notFound(target.upstream.prefix, target.localName);
 
-    throw new ManifestNotFoundError(reference);
+    throw response.status === 404
+      ? new ManifestNotFoundError(reference)
+      : new UpstreamRefusedError(reference);
   }
 
   private assertNotKnownMissing(target: UpstreamTarget, reference: string): void {
@@ -284,3 +295,6 @@ export class PullThroughManifests {
 function mediaTypeOf(response: UpstreamResponse): string | undefined {
   return response.headers['content-type']?.split(';')[0].trim() || undefined;
 }
+
+/** A 401 or 403 from the upstream: "not found" to a client, but no proof that a cached tag is gone. */
+class UpstreamRefusedError extends ManifestNotFoundError {}

@@ -3,6 +3,9 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { UpstreamClient } from './upstream-client.js';
 import { type Upstream, UpstreamRoutes } from './upstream-routes.js';
 
+/** How long cached tags are served without revalidation after their upstream failed. */
+const failureBackoffMs = 10_000;
+
 /** Upper bound on remembered "not found" answers, so a scan of random names cannot grow memory. */
 const maxRememberedNotFound = 10_000;
 
@@ -11,6 +14,7 @@ const maxRememberedNotFound = 10_000;
 export class UpstreamClients implements OnApplicationShutdown {
   private readonly clients = new Map<string, UpstreamClient>();
   private readonly notFoundUntil = new Map<string, number>();
+  private readonly failedUntil = new Map<string, number>();
 
   constructor(@Inject(UpstreamRoutes) routes: UpstreamRoutes) {
     for (const upstream of routes.all) {
@@ -49,6 +53,15 @@ export class UpstreamClients implements OnApplicationShutdown {
 
   forget(upstream: Upstream, key: string): void {
     this.notFoundUntil.delete(`${upstream.prefix}|${key}`);
+  }
+
+  /** Records that an upstream just failed, so revalidations skip it for a short while. */
+  markFailed(upstream: Upstream): void {
+    this.failedUntil.set(upstream.prefix, Date.now() + failureBackoffMs);
+  }
+
+  recentlyFailed(upstream: Upstream): boolean {
+    return (this.failedUntil.get(upstream.prefix) ?? 0) > Date.now();
   }
 
   async onApplicationShutdown(): Promise<void> {

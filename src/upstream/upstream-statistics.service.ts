@@ -6,6 +6,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 
+import { UpstreamRateLimitedError, UpstreamUnavailableError } from '../common/domain-errors.js';
 import {
   type PullRecord,
   type StatisticsDelta,
@@ -64,6 +65,15 @@ export class UpstreamStatistics implements OnModuleInit, BeforeApplicationShutdo
 
     delta.errors[kind] = (delta.errors[kind] ?? 0) + 1;
     delta.lastErrorKind = kind;
+  }
+
+  /** Counts an upstream failure by kind; errors that are not the upstream's are ignored. */
+  failure(upstream: string, repository: string, error: unknown): void {
+    if (error instanceof UpstreamUnavailableError) {
+      this.error(upstream, repository, error.failure);
+    } else if (error instanceof UpstreamRateLimitedError) {
+      this.error(upstream, repository, 'rate-limited');
+    }
   }
 
   pulled(repository: string, digest: string, kind: PullRecord['kind']): void {

@@ -17,6 +17,7 @@ import {
   type Platform,
   readBlob,
   resolveTag,
+  sha256Digest,
   type WrittenImage,
   type WrittenIndex,
 } from '../support/oci-layout.js';
@@ -453,6 +454,26 @@ describe('pull-through cache against a distribution registry', () => {
       assert.equal(response.status, 404, text);
       assert.ok(countRequests(requests, { kind: 'manifest', repository: 'app' }) >= 1, log);
       assert.equal(countRequests(requests, { kind: 'manifest', repository: 'library/app' }), 0, log);
+    });
+  });
+
+  describe('blob cached for another repository', () => {
+    it('is linked after one head', async () => {
+      // The single-platform pull cached this layer as docker/library/app; mirror/library/app is
+      // another cache entry for the same upstream repository.
+      const layer = appImage.layers[0];
+
+      await upstream.resetRequests();
+
+      const response = await wharfClient.fetch(`/v2/mirror/library/app/blobs/${layer.digest}`);
+      const bytes = Buffer.from(await response.arrayBuffer());
+      const requests = await upstream.requests();
+      const log = formatRequests(requests);
+
+      assert.equal(response.status, 200, log);
+      assert.equal(sha256Digest(bytes), layer.digest);
+      assert.equal(countRequests(requests, { method: 'HEAD', kind: 'blob' }), 1, log);
+      assert.equal(countRequests(requests, { method: 'GET', kind: 'blob' }), 0, log);
     });
   });
 

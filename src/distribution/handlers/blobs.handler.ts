@@ -34,15 +34,14 @@ export class BlobsHandler {
 
   private async get(route: BlobRoute, request: FastifyRequest, reply: FastifyReply, withBody: boolean) {
     const digest = route.digest.toString();
+    const blob = withBody
+      ? await this.reader.fetchBlob(route.name, route.digest)
+      : { size: await this.reader.statBlob(route.name, route.digest), open: undefined };
 
     reply
       .header('Content-Type', 'application/octet-stream')
       .header('Docker-Content-Digest', digest)
       .header('ETag', `"${digest}"`);
-
-    const blob = withBody
-      ? await this.reader.fetchBlob(route.name, route.digest)
-      : { size: await this.reader.statBlob(route.name, route.digest), open: undefined };
 
     if (blob.size === undefined) {
       // An upstream is still sending a blob of unannounced length: no ranges, and a chunked body.
