@@ -1,11 +1,19 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 
 import { UpstreamRateLimitedError, UpstreamUnavailableError } from '../common/domain-errors.js';
 import { readSmallBody, UpstreamClient } from './upstream-client.js';
 import type { Upstream } from './upstream-routes.js';
+
+const execFileAsync = promisify(execFile);
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -451,5 +459,90 @@ describe('UpstreamClient', () => {
       );
       assert.equal(error.failure, 'network');
     });
+  });
+});
+
+describe('UpstreamClient over TLS', () => {
+  let directory: string;
+  let certificate: string;
+  let server: HttpsServer;
+  let url: string;
+  const clients: UpstreamClient[] = [];
+
+  before(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'wharf-tls-'));
+
+    // A self-signed certificate for 127.0.0.1, made for this test only.
+    await execFileAsync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(directory, 'key.pem'),
+      '-out',
+      join(directory, 'cert.pem'),
+    ]);
+    certificate = await readFile(join(directory, 'cert.pem'), 'utf8');
+    server = createHttpsServer(
+      { key: await readFile(join(directory, 'key.pem')), cert: certificate },
+      (_request, response) => {
+        response.setHeader('content-type', 'application/vnd.oci.image.manifest.v1+json');
+        response.end(manifestBody);
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  after(async () => {
+    await Promise.all(clients.map((client) => client.close()));
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  function clientFor(upstream: Upstream): UpstreamClient {
+    const client = new UpstreamClient(upstream);
+
+    clients.push(client);
+
+    return client;
+  }
+
+  it('trusts a configured CA', async () => {
+    const response = await clientFor(upstreamAt(url, { ca: certificate })).manifest(
+      'GET',
+      'org/app',
+      'latest',
+    );
+
+    assert.equal(response.status, 200);
+    assert.equal((await readSmallBody(response.body, 1024)).toString(), manifestBody);
+  });
+
+  it('rejects an unknown certificate', async () => {
+    const error = await rejectionOf(clientFor(upstreamAt(url)).manifest('GET', 'org/app', 'latest'));
+
+    assert.ok(error instanceof UpstreamUnavailableError, String(error));
+    assert.equal(error.failure, 'network');
+  });
+
+  it('skips verification when disabled', async () => {
+    const response = await clientFor(upstreamAt(url, { tlsVerify: false })).manifest(
+      'GET',
+      'org/app',
+      'latest',
+    );
+
+    assert.equal(response.status, 200);
+    response.body.resume();
   });
 });
