@@ -202,7 +202,7 @@ export class MethodNotAllowedError extends DomainError {
   }
 }
 
-/** Why an upstream request failed, as counted in statistics and mapped to 502, 503 or 504. */
+/** Kind of upstream failure, as counted in statistics and mapped to 502, 503 or 504. */
 export type UpstreamFailureKind = 'timeout' | 'network' | 'server-error' | 'invalid-response';
 
 export class UpstreamUnavailableError extends DomainError {
@@ -211,9 +211,9 @@ export class UpstreamUnavailableError extends DomainError {
   constructor(
     readonly upstream: string,
     readonly failure: UpstreamFailureKind,
-    /** What went wrong, with upstream addresses; logged, never sent to clients. */
+    /** Failure details, with upstream addresses; logged, never sent to clients. */
     readonly reason: string,
-    /** The upstream's own status, when it answered. */
+    /** The upstream's own HTTP status, when it returned one. */
     readonly upstreamStatus?: number,
   ) {
     super(`upstream registry "${upstream}" is unavailable (${failure}); retry later`, { upstream, failure });

@@ -16,7 +16,7 @@ import { BlobStorage, isNotFound } from './blob-storage.service.js';
 import { ByteCounter, copyBufferBytes, TooManyBytesError } from './byte-counter.js';
 import { isUploadId, StoragePaths } from './storage-paths.js';
 
-/** Where a chunk must start and how long it must be, when the client declared them. */
+/** Expected start offset and length of a chunk, when the client declared them. */
 export interface ChunkExpectation {
   offset?: number;
   length?: number;

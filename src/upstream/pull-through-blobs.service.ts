@@ -139,7 +139,7 @@ export class PullThroughBlobs {
     return size !== undefined && (await this.blobs.size(digest)) !== undefined ? size : undefined;
   }
 
-  /** Joins the transfer of this blob in progress, or starts one once the upstream has answered. */
+  /** Joins the transfer of this blob in progress, or starts one once the upstream has responded. */
   private transfer(target: UpstreamTarget, digest: Digest): Promise<BlobTransfer> {
     const key = this.key(target, digest);
     const existing = this.transfers.get(key);
@@ -240,7 +240,7 @@ export class PullThroughBlobs {
     response.body.resume();
 
     if (![401, 403, 404].includes(response.status)) {
-      throw this.invalid(target, `blob request answered ${response.status}`);
+      throw this.invalid(target, `blob request returned ${response.status}`);
     }
 
     this.clients.rememberNotFound(target.upstream, this.key(target, digest));
@@ -264,7 +264,7 @@ export class PullThroughBlobs {
   }
 }
 
-/** Counts bytes on their way to the upload file and tells the transfer's readers about them. */
+/** Counts bytes on their way to the upload file and reports the count to the transfer's readers. */
 class ProgressCounter extends Transform {
   bytes = 0;
 

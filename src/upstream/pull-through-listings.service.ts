@@ -24,7 +24,7 @@ interface ReferrerDescriptor {
 
 /**
  * Tag lists and referrers through an upstream prefix. They are asked of the upstream every time, and
- * fall back to what the cache holds when the upstream cannot answer.
+ * fall back to what the cache holds when the upstream fails.
  */
 @Injectable()
 export class PullThroughListings {
@@ -80,7 +80,7 @@ export class PullThroughListings {
         .get(target.remoteName, `referrers/${digest.toString()}${query}`);
 
       if (response.status !== 200) {
-        // Registries without the referrers API answer 404; the cache may still know some referrers.
+        // Registries without the referrers API return 404; the cache may still hold some referrers.
         response.body.resume();
 
         return await this.manifests.referrers(target.localName, digest.toString(), artifactType);

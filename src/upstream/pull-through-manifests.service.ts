@@ -174,7 +174,7 @@ export class PullThroughManifests {
   }
 
   /**
-   * Asks the upstream for a manifest's headers. Returns undefined when the answer lacks a digest, so
+   * Asks the upstream for a manifest's headers. Returns undefined when the response lacks a digest, so
    * the caller falls back to a GET; throws ManifestNotFoundError when the upstream has no such manifest.
    */
   private head(target: UpstreamTarget, reference: string): Promise<ManifestContent | undefined> {
@@ -264,7 +264,7 @@ export class PullThroughManifests {
   private assertFound(target: UpstreamTarget, reference: string, response: UpstreamResponse): void {
     if (![401, 403, 404].includes(response.status)) {
       if (response.status !== 200) {
-        throw this.invalid(target, `manifest request answered ${response.status}`);
+        throw this.invalid(target, `manifest request returned ${response.status}`);
       }
 
       return;

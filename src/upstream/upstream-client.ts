@@ -11,7 +11,7 @@ import { manifestMediaTypes } from '../common/media-types.js';
 import type { Upstream } from './upstream-routes.js';
 import { parseChallenge } from './www-authenticate.js';
 
-/** An upstream answer that was not an error: its status, headers and body stream. */
+/** An upstream response that was not an error: its status, headers and body stream. */
 export interface UpstreamResponse {
   status: number;
   headers: Record<string, string | undefined>;
@@ -37,7 +37,7 @@ interface CachedToken {
  * scope) or Basic credentials, follows redirects without carrying `Authorization` to another origin,
  * retries idempotent requests that failed before any byte of the body arrived, and turns failures
  * into UpstreamUnavailableError or UpstreamRateLimitedError. A 404 (or 401 after authenticating) is
- * returned to the caller, which knows what was not found.
+ * returned to the caller, which decides what was not found.
  */
 export class UpstreamClient {
   private readonly agent: Agent;
@@ -111,7 +111,7 @@ export class UpstreamClient {
     return response;
   }
 
-  /** Sends one request, retrying connection failures and 5xx answers while time remains. */
+  /** Sends one request, retrying connection failures and 5xx responses while time remains. */
   private async attempt(
     method: 'GET' | 'HEAD',
     path: string,
@@ -179,7 +179,7 @@ export class UpstreamClient {
     return {};
   }
 
-  /** Answers a 401 challenge: fetches a Bearer token, or uses Basic credentials when asked for them. */
+  /** Handles a 401 challenge: fetches a Bearer token, or uses Basic credentials when they are requested. */
   private async authenticate(
     response: UpstreamResponse,
     scope: string,
@@ -234,7 +234,7 @@ export class UpstreamClient {
     const token = body.token ?? body.access_token;
 
     if (typeof token !== 'string' || token.length === 0) {
-      throw this.unavailable('invalid-response', 'token service answered without a token');
+      throw this.unavailable('invalid-response', 'token service returned no token');
     }
 
     const lifetimeMs = typeof body.expires_in === 'number' ? body.expires_in * 1000 : defaultTokenLifetimeMs;
@@ -278,7 +278,7 @@ function toResponse(response: Dispatcher.ResponseData): UpstreamResponse {
   const headers: Record<string, string | undefined> = {};
 
   // Readers see a failed body through iteration, pipe or finished(). This listener keeps a body that
-  // nobody reads (discarded after a 404, say) from crashing the process when its connection breaks.
+  // no one reads (discarded after a 404, say) from crashing the process when its connection breaks.
   response.body.on('error', () => undefined);
 
   for (const name of Object.keys(response.headers)) {

@@ -6,7 +6,7 @@ import { type Upstream, UpstreamRoutes } from './upstream-routes.js';
 /** How long cached tags are served without revalidation after their upstream failed. */
 const failureBackoffMs = 10_000;
 
-/** Upper bound on remembered "not found" answers, so a scan of random names cannot grow memory. */
+/** Maximum number of remembered "not found" responses, so a scan of random names cannot grow memory. */
 const maxRememberedNotFound = 10_000;
 
 /** One pooled HTTP client per upstream, and the short memory of what each upstream did not have. */
@@ -32,7 +32,7 @@ export class UpstreamClients implements OnApplicationShutdown {
     return client;
   }
 
-  /** Remembers that the upstream answered 404 for `key` for the upstream's `notFoundTtl`. */
+  /** Remembers that the upstream returned 404 for `key`, for the upstream's `notFoundTtl`. */
   rememberNotFound(upstream: Upstream, key: string): void {
     if (upstream.notFoundTtlMs <= 0) {
       return;
