@@ -5,7 +5,7 @@ import type {
 } from '../common/domain-errors.js';
 import { type OciErrorCode, ociErrorCodes } from './oci-errors.js';
 
-/** The HTTP answer for a domain error on the `/v2` API. */
+/** The HTTP response for a domain error on the `/v2` API. */
 export interface OciErrorResponse {
   status: number;
   code: OciErrorCode;
@@ -14,7 +14,7 @@ export interface OciErrorResponse {
   headers: Record<string, string>;
 }
 
-/** What the mapper needs from the request to build headers, such as the upload URL for a `Location`. */
+/** Request details the mapper needs to build headers, such as the upload URL for a `Location`. */
 export interface OciErrorContext {
   path: string;
 }
@@ -94,7 +94,7 @@ export function mapDomainError(error: DomainError, context: OciErrorContext): Oc
 /** Sent when an upstream rate-limited us without saying for how long. */
 const defaultRetryAfterSeconds = 60;
 
-/** 504 when the upstream timed out, 503 when it said it is unavailable, 502 for anything else. */
+/** Returns 504 when the upstream timed out, 503 when it returned 503, and 502 otherwise. */
 function upstreamStatus(error: UpstreamUnavailableError): number {
   if (error.failure === 'timeout') {
     return 504;
@@ -103,7 +103,7 @@ function upstreamStatus(error: UpstreamUnavailableError): number {
   return error.upstreamStatus === 503 ? 503 : 502;
 }
 
-/** The `Range` header of an upload: the inclusive byte range received so far, `0-0` when empty. */
+/** Formats an upload's `Range` header: the inclusive byte range received so far, `0-0` when empty. */
 export function uploadRange(size: number): string {
   return `0-${Math.max(size - 1, 0)}`;
 }

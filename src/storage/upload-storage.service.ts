@@ -29,7 +29,7 @@ interface RunningHash {
 }
 
 /**
- * Bytes of uploads in progress. Each upload is a directory with one append-only `data` file; a chunk
+ * Bytes of uploads in progress. Each upload is a directory with one append-only `data` file. A chunk
  * either lands whole or is truncated away, so the file always ends at a chunk boundary.
  */
 export class UploadStorage {
@@ -69,7 +69,7 @@ export class UploadStorage {
 
   /**
    * Appends a chunk and returns the new size. A chunk whose offset is not the current size is rejected
-   * before reading; a chunk that fails midway or differs from its declared length is truncated away.
+   * before reading. A chunk that fails midway or differs from its declared length is truncated away.
    */
   async append(uploadId: string, body: Readable, expected: ChunkExpectation = {}): Promise<number> {
     return this.locks.run(uploadId, async () => {

@@ -26,7 +26,7 @@ const staleWarning = '299 - "upstream registry unavailable; serving cached conte
 
 /**
  * Manifests through an upstream prefix. Digests are immutable, so a cached one is always served from
- * the cache; a tag is served from the cache within the upstream's `tagTtl`, then revalidated with one
+ * the cache. A tag is served from the cache within the upstream's `tagTtl`, then revalidated with one
  * upstream HEAD, and fetched again only when its digest moved.
  */
 @Injectable()
