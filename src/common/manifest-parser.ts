@@ -3,6 +3,9 @@ import { ManifestInvalidError } from './domain-errors.js';
 import type { ManifestReference } from '../metadata/records.js';
 import { isIndexMediaType, manifestMediaTypes, mediaTypes } from './media-types.js';
 
+/** The largest manifest Wharf stores, pushed or pulled through, as most registries and clients assume. */
+export const maxManifestBytes = 4 * 1024 * 1024;
+
 /** An OCI descriptor as a manifest contains it. */
 export interface Descriptor {
   mediaType: string;

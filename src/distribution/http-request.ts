@@ -1,8 +1,7 @@
-import type { IncomingMessage } from 'node:http';
-
 import type { FastifyRequest } from 'fastify';
 
 import { PaginationInvalidError, SizeMismatchError } from '../common/domain-errors.js';
+import { readLimited, StreamTooLargeError } from '../common/read-limited.js';
 
 /** The largest page a tags list or the catalog returns, whatever `n` asks for. */
 export const maxPageSize = 1000;
@@ -44,39 +43,24 @@ export function hasBody(request: FastifyRequest): boolean {
   return (length !== undefined && length > 0) || request.headers['transfer-encoding'] !== undefined;
 }
 
-/** Thrown by readBody when the body is longer than its limit. */
-export class BodyTooLargeError extends Error {}
-
 /**
- * Reads a whole request body of at most `limit` bytes. A larger declared Content-Length is rejected
- * before any byte is read; a larger chunked body is rejected as soon as it passes the limit.
+ * Reads a whole request body of at most `limit` bytes, throwing StreamTooLargeError past it. A larger
+ * declared Content-Length is rejected before any byte is read.
  */
 export async function readBody(request: FastifyRequest, limit: number): Promise<Buffer> {
   const declared = contentLengthOf(request);
 
   if (declared !== undefined && declared > limit) {
-    throw new BodyTooLargeError();
+    request.raw.resume();
+
+    throw new StreamTooLargeError(limit);
   }
 
-  const chunks: Buffer[] = [];
-  let received = 0;
-  const raw: IncomingMessage = request.raw;
+  const body = await readLimited(request.raw, limit);
 
-  for await (const chunk of raw) {
-    received += (chunk as Buffer).length;
-
-    if (received > limit) {
-      raw.resume();
-
-      throw new BodyTooLargeError();
-    }
-
-    chunks.push(chunk as Buffer);
+  if (declared !== undefined && declared !== body.length) {
+    throw new SizeMismatchError(declared, body.length);
   }
 
-  if (declared !== undefined && declared !== received) {
-    throw new SizeMismatchError(declared, received);
-  }
-
-  return Buffer.concat(chunks);
+  return body;
 }

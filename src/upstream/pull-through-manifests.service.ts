@@ -6,7 +6,7 @@ import {
   UpstreamRateLimitedError,
   UpstreamUnavailableError,
 } from '../common/domain-errors.js';
-import { parseManifest } from '../common/manifest-parser.js';
+import { maxManifestBytes, parseManifest } from '../common/manifest-parser.js';
 import type { Reference } from '../common/reference.js';
 import type { ManifestContent } from '../common/registry-content.js';
 import { SingleFlight } from '../common/single-flight.js';
@@ -20,8 +20,6 @@ import { UpstreamClients } from './upstream-clients.js';
 import type { UpstreamTarget } from './upstream-routes.js';
 import { UpstreamStatistics } from './upstream-statistics.service.js';
 
-/** Same limit as for pushed manifests. */
-const maxManifestBytes = 4 * 1024 * 1024;
 const staleWarning = '299 - "upstream registry unavailable; serving cached content"';
 
 /**

@@ -8,6 +8,7 @@ import {
   type UpstreamFailureKind,
 } from '../common/domain-errors.js';
 import { manifestMediaTypes } from '../common/media-types.js';
+import { readLimited } from '../common/read-limited.js';
 import type { Upstream } from './upstream-routes.js';
 import { parseChallenge } from './www-authenticate.js';
 
@@ -336,22 +337,13 @@ export async function readJson(body: Readable): Promise<unknown> {
   return JSON.parse(bytes.toString('utf8'));
 }
 
-/** Reads a body whole, failing once it passes `limit` bytes. */
+/** Reads an upstream body whole, stopping the transfer once it passes `limit` bytes. */
 export async function readSmallBody(body: Readable, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
+  try {
+    return await readLimited(body, limit);
+  } catch (error) {
+    body.destroy();
 
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-
-    if (size > limit) {
-      body.destroy();
-
-      throw new Error(`upstream body exceeds ${limit} bytes`);
-    }
-
-    chunks.push(chunk as Buffer);
+    throw error;
   }
-
-  return Buffer.concat(chunks);
 }

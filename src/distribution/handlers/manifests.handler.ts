@@ -2,7 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { ManifestTooLargeError } from '../../common/domain-errors.js';
-import { BodyTooLargeError, queryOf, readBody } from '../http-request.js';
+import { maxManifestBytes } from '../../common/manifest-parser.js';
+import { StreamTooLargeError } from '../../common/read-limited.js';
+import { queryOf, readBody } from '../http-request.js';
 import type { OciRoute } from '../oci-path.js';
 import { OciUrls } from '../oci-urls.js';
 import { ManifestService } from '../services/manifest.service.js';
@@ -10,9 +12,6 @@ import { RegistryReader } from '../services/registry-reader.js';
 import { dispatch } from './handler-table.js';
 
 type ManifestRoute = Extract<OciRoute, { kind: 'manifest' }>;
-
-/** The largest manifest accepted, as most registries and clients assume. */
-export const maxManifestBytes = 4 * 1024 * 1024;
 
 /** `/v2/<name>/manifests/<reference>`: GET, HEAD, PUT and DELETE. */
 @Injectable()
@@ -55,7 +54,7 @@ export class ManifestsHandler {
 
   private async put(route: ManifestRoute, request: FastifyRequest, reply: FastifyReply) {
     const bytes = await readBody(request, maxManifestBytes).catch((error: unknown) => {
-      throw error instanceof BodyTooLargeError ? new ManifestTooLargeError(maxManifestBytes) : error;
+      throw error instanceof StreamTooLargeError ? new ManifestTooLargeError(maxManifestBytes) : error;
     });
     const pushed = await this.manifests.push({
       name: route.name,
