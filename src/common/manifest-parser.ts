@@ -14,7 +14,7 @@ export interface Descriptor {
   urls?: string[];
 }
 
-/** What Wharf needs to know about a manifest; the bytes themselves are stored as received. */
+/** Facts Wharf takes from a manifest; the bytes themselves are stored as received. */
 export interface ParsedManifest {
   mediaType: string;
   /** `artifactType`, falling back to the config's media type for image manifests. */

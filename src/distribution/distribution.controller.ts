@@ -71,7 +71,7 @@ export class DistributionController {
 /** Methods that change a repository; pull-through repositories take none of them. */
 const writeMethods = new Set(['PUT', 'POST', 'PATCH', 'DELETE']);
 
-/** `GET /v2/`: tells clients that this server speaks the registry API. */
+/** Handles `GET /v2/`, which confirms to clients that this server implements the registry API. */
 async function checkVersion(_route: unknown, _request: FastifyRequest, reply: FastifyReply): Promise<void> {
   await reply.status(200).header('Content-Type', 'application/json').send('{}');
 }

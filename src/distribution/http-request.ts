@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { PaginationInvalidError, SizeMismatchError } from '../common/domain-errors.js';
 import { readLimited, StreamTooLargeError } from '../common/read-limited.js';
 
-/** The largest page a tags list or the catalog returns, whatever `n` asks for. */
+/** Maximum page size of a tags list or the catalog, whatever `n` requests. */
 export const maxPageSize = 1000;
 
 export function queryOf(request: FastifyRequest): URLSearchParams {

@@ -6,7 +6,7 @@ import type { OciErrorCode } from './oci-errors.js';
 const lengthErrors = new Set(['HPE_INVALID_CONTENT_LENGTH', 'HPE_UNEXPECTED_CONTENT_LENGTH']);
 
 /**
- * Answers a request that Node's HTTP parser rejected, such as bytes beyond the declared
+ * Responds to a request that Node's HTTP parser rejected, such as bytes beyond the declared
  * Content-Length, with an OCI error body instead of Fastify's generic one, then closes the connection.
  */
 export function writeMalformedRequestError(error: NodeJS.ErrnoException, socket: Socket): void {

@@ -24,7 +24,7 @@ export class OciErrorFilter implements ExceptionFilter {
     }
 
     if (reply.sent || reply.raw.headersSent) {
-      // The body was already streaming, so the status cannot change; ending the connection tells the
+      // The body was already streaming, so the status cannot change; ending the connection shows the
       // client that the transfer is incomplete.
       reply.raw.destroy();
 

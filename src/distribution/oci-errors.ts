@@ -1,4 +1,4 @@
-/** The error codes of the OCI Distribution Spec 1.1, with the status each answers with by default. */
+/** The error codes of the OCI Distribution Spec 1.1, with the default HTTP status of each. */
 export const ociErrorCodes = {
   BLOB_UNKNOWN: { status: 404, message: 'blob unknown to registry' },
   BLOB_UPLOAD_INVALID: { status: 400, message: 'blob upload invalid' },

@@ -1,6 +1,6 @@
 import type { ManifestReferenceKind } from './entities/manifest-reference.entity.js';
 
-/** A manifest as the rest of Wharf sees it, independent of the TypeORM entity. */
+/** A manifest as the rest of Wharf uses it, independent of the TypeORM entity. */
 export interface ManifestRecord {
   repository: string;
   digest: string;

@@ -3,7 +3,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 
 /**
  * Buffer size of each stage that copies blob bytes. Node's 16 KiB default made a 100 MB cold pull
- * through the pull-through cache take 0.65 to 1.27 s; with 1 MiB it took 0.38 to 0.60 s (loopback
+ * through the pull-through cache take 0.65 to 1.27 s, and with 1 MiB it took 0.38 to 0.60 s (loopback
  * upstream, 2-core VM, five runs each).
  */
 export const copyBufferBytes = 1024 * 1024;

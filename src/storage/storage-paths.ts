@@ -10,8 +10,8 @@ import type { Digest } from '../common/digest.js';
  *   blobs/<algorithm>/<first two hex>/<full hex>   blob and manifest bytes, once each
  *   uploads/<upload id>/data                        bytes of an upload or a write in progress
  * ```
- * Bytes reach `blobs/` only by an atomic rename from `uploads/`, so a blob path always holds a whole,
- * verified blob.
+ * Bytes reach `blobs/` only by an atomic rename from `uploads/`, so a blob path always contains a
+ * whole, verified blob.
  */
 export class StoragePaths {
   constructor(readonly root: string) {}

@@ -25,7 +25,7 @@ export class BlobTransfer {
   constructor(
     /** The upload file the bytes are written to; it stays readable through open handles after the move. */
     readonly path: string,
-    /** Where the verified blob ends up; readers that open after the move read it there. */
+    /** Final path of the verified blob, read by readers that open after the move. */
     readonly finalPath: string,
     /** The size announced by the upstream, when it sent a Content-Length. */
     readonly size: number | undefined,

@@ -20,8 +20,8 @@ import { UpstreamStatistics } from './upstream-statistics.service.js';
 
 /**
  * Blobs through an upstream prefix. A cached blob is served from disk. A cold one is copied from the
- * upstream into an upload file by one transfer that every concurrent client reads while it grows; the
- * copy is verified against the digest before it is committed, and it goes on when clients disconnect.
+ * upstream into an upload file by one transfer that every concurrent client reads while it grows. The
+ * copy is verified against the digest before it is committed, and it continues when clients disconnect.
  */
 @Injectable()
 export class PullThroughBlobs {

@@ -19,7 +19,7 @@ export interface Upstream {
   credentials?: { username: string; password: string };
 }
 
-/** Where a Wharf repository name leads: the upstream, its name there, and the one local cache name. */
+/** Destination of a Wharf repository name: the upstream, the name there, and the local cache name. */
 export interface UpstreamTarget {
   upstream: Upstream;
   /** The repository name at the upstream, with `library/` added for Docker Hub's one-segment names. */

@@ -17,8 +17,8 @@ const flushIntervalMs = 5_000;
 
 /**
  * Counts hits, misses, bytes and upstream errors per upstream and repository, and last-pulled times,
- * in memory, and adds them to SQLite every few seconds and at shutdown, so requests never wait on a
- * statistics write.
+ * in memory. One transaction adds them to SQLite every few seconds and at shutdown, so a request
+ * only updates memory (it may still queue behind that transaction for its own queries).
  */
 @Injectable()
 export class UpstreamStatistics implements OnModuleInit, BeforeApplicationShutdown {

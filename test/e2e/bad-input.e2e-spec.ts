@@ -494,7 +494,7 @@ describe('bad input', () => {
       const text = await response.text();
       const code = (JSON.parse(text) as { errors: { code: string }[] }).errors[0]?.code;
 
-      // Wharf names the missing child with MANIFEST_UNKNOWN, and answers 400 because the PUT is at fault.
+      // Wharf names the missing child with MANIFEST_UNKNOWN, and returns 400 because the PUT is at fault.
       assert.equal(response.status, 400, text);
       assert.equal(code, 'MANIFEST_UNKNOWN', text);
       assert.equal(await manifestStatus(`/v2/${repository}/manifests/missing-child`), 404);

@@ -28,7 +28,7 @@ export interface StatisticsDelta {
   lastErrorKind: string | null;
 }
 
-/** What was pulled through a prefix since the last flush, by repository and digest. */
+/** One manifest or blob pulled through a prefix since the last flush. */
 export interface PullRecord {
   repository: string;
   digest: string;
