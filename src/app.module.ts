@@ -1,6 +1,9 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 
+import { AuthModule } from './auth/auth.module.js';
+import { RootLogger } from './common/root-logger.js';
 import { ConfigModule } from './config/config.module.js';
 import type { WharfConfig } from './config/config.schema.js';
 import { DistributionModule } from './distribution/distribution.module.js';
@@ -10,13 +13,17 @@ import { StorageModule } from './storage/storage.module.js';
 /** Wires the modules together; Storage and Metadata get plain options, never the config module. */
 @Module({})
 export class AppModule {
-  static forRoot(config: WharfConfig, dataSource: DataSource): DynamicModule {
+  static forRoot(config: WharfConfig, dataSource: DataSource, logger: Logger): DynamicModule {
     return {
       module: AppModule,
+      global: true,
+      providers: [{ provide: RootLogger, useValue: logger }],
+      exports: [RootLogger],
       imports: [
         ConfigModule.forRoot(config),
         StorageModule.forRoot({ rootDirectory: config.storage.rootDirectory }),
         MetadataModule.forRoot(dataSource),
+        AuthModule,
         DistributionModule,
       ],
     };

@@ -38,6 +38,8 @@ export async function createWharfApp(config: WharfConfig, logger: Logger): Promi
     // One access line per request is written by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
+    // The client address (request.ip) comes from X-Forwarded-For only when a trusted proxy sent it.
+    trustProxy: config.http.trustedProxies.length > 0 ? config.http.trustedProxies : false,
     genReqId: (request: IncomingMessage) => requestIdOf(request),
     clientErrorHandler: writeMalformedRequestError,
     // OCI paths are matched by the OCI path parser, which rejects what it does not expect; Fastify's
@@ -45,7 +47,7 @@ export async function createWharfApp(config: WharfConfig, logger: Logger): Promi
     routerOptions: { ignoreDuplicateSlashes: false, ignoreTrailingSlash: false },
   });
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot(config, dataSource),
+    AppModule.forRoot(config, dataSource, logger),
     adapter,
     {
       bodyParser: false,
@@ -74,7 +76,7 @@ function configureHttp(fastify: FastifyInstance): void {
       return;
     }
 
-    void readJson(payload).then(
+    void readBody(payload, request.headers['content-type']).then(
       (body) => done(null, body),
       (error: Error) => done(error, undefined),
     );
@@ -87,7 +89,8 @@ function configureHttp(fastify: FastifyInstance): void {
     request.log.info(
       {
         method: request.method,
-        url: request.url,
+        // Sign-in callbacks carry codes in the query, so auth paths are logged without it.
+        url: request.url.startsWith('/auth/') ? request.url.split('?')[0] : request.url,
         statusCode: reply.statusCode,
         durationMs: Math.round(reply.elapsedTime),
         remoteAddress: request.ip,
@@ -97,7 +100,8 @@ function configureHttp(fastify: FastifyInstance): void {
   });
 }
 
-async function readJson(payload: IncomingMessage): Promise<unknown> {
+/** Parses a JSON or form body (the token service's OAuth 2 form); other types are refused. */
+async function readBody(payload: IncomingMessage, contentType: string | undefined): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
 
@@ -112,6 +116,23 @@ async function readJson(payload: IncomingMessage): Promise<unknown> {
   }
 
   const text = Buffer.concat(chunks).toString('utf8');
+  const mediaType = contentType?.split(';')[0].trim().toLowerCase();
 
-  return text.length === 0 ? undefined : JSON.parse(text);
+  if (text.length === 0) {
+    return undefined;
+  }
+
+  if (mediaType === 'application/x-www-form-urlencoded') {
+    return Object.fromEntries(new URLSearchParams(text));
+  }
+
+  if (mediaType !== undefined && mediaType !== 'application/json' && !mediaType.endsWith('+json')) {
+    throw Object.assign(new Error(`request bodies must be JSON or a form, not ${mediaType}`), { statusCode: 415 });
+  }
+
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw Object.assign(new Error('the request body is not valid JSON'), { statusCode: 400 });
+  }
 }

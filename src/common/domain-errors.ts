@@ -24,7 +24,10 @@ export type DomainErrorKind =
   | 'method-not-allowed'
   | 'upstream-unavailable'
   | 'upstream-rate-limited'
-  | 'push-to-upstream-denied';
+  | 'push-to-upstream-denied'
+  | 'authentication-required'
+  | 'access-denied'
+  | 'too-many-login-failures';
 
 export abstract class DomainError extends Error {
   abstract readonly kind: DomainErrorKind;
@@ -240,5 +243,35 @@ export class PushToUpstreamDeniedError extends DomainError {
       `"${name}" is in the pull-through cache of upstream "${prefix}", which is read-only; push to a name outside that prefix`,
       { name, prefix },
     );
+  }
+}
+
+/**
+ * The request carries no credentials, or credentials that do not check out. `challenge` is the
+ * `WWW-Authenticate` value that tells a registry client where to get a token; API routes leave it out so
+ * that browsers never show a password dialog.
+ */
+export class AuthenticationRequiredError extends DomainError {
+  readonly kind = 'authentication-required';
+
+  constructor(
+    message: string,
+    readonly challenge?: string,
+    detail?: Record<string, unknown>,
+  ) {
+    super(message, detail);
+  }
+}
+
+/** The caller is known, and the policy does not let them do this. */
+export class AccessDeniedError extends DomainError {
+  readonly kind = 'access-denied';
+}
+
+export class TooManyLoginFailuresError extends DomainError {
+  readonly kind = 'too-many-login-failures';
+
+  constructor(readonly retryAfterSeconds: number) {
+    super(`too many failed sign-in attempts from this address; retry in ${retryAfterSeconds} s`);
   }
 }

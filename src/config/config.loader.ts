@@ -5,7 +5,8 @@ import { plainToInstance } from 'class-transformer';
 import { type ValidationError, validateSync } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
 
-import { WharfConfig } from './config.schema.js';
+import { cidrProblem } from '../common/networks.js';
+import { type AccessAction, accessActions, WharfConfig } from './config.schema.js';
 
 /** One reason a configuration was rejected: the key path, the offending value and why. */
 export interface ConfigProblem {
@@ -57,7 +58,13 @@ export function validateConfig(
   });
   const problems = errors.flatMap((error) => flattenErrors(error, ''));
 
-  problems.push(...checkUpstreamPrefixes(config), ...checkDatabaseType(config));
+  problems.push(
+    ...checkUpstreamPrefixes(config),
+    ...checkDatabaseType(config),
+    ...checkNetworks(config),
+    ...checkRepositoryRules(config.access.repositories),
+    ...checkOidcRedirect(config),
+  );
 
   for (const problem of problems) {
     const variable = envSources.get(problem.key);
@@ -73,6 +80,12 @@ export function validateConfig(
 
   config.storage.rootDirectory = resolve(config.storage.rootDirectory);
   config.database.path = resolve(config.database.path ?? `${config.storage.rootDirectory}/wharf.db`);
+
+  if (config.auth) {
+    config.auth.token.signingKeyFile = resolve(
+      config.auth.token.signingKeyFile ?? `${config.storage.rootDirectory}/token-signing.pem`,
+    );
+  }
 
   return Object.freeze(config);
 }
@@ -189,4 +202,78 @@ function checkUpstreamPrefixes(config: WharfConfig): ConfigProblem[] {
   });
 
   return problems;
+}
+
+function checkNetworks(config: WharfConfig): ConfigProblem[] {
+  const lists = [
+    { key: 'http.trustedProxies', values: config.http.trustedProxies },
+    { key: 'access.anonymous.networks', values: config.access.anonymous.networks },
+  ];
+
+  return lists.flatMap(({ key, values }) =>
+    values.flatMap((value, index) => {
+      const reason = cidrProblem(value);
+
+      return reason === undefined ? [] : [{ key: `${key}.${index}`, value, reason }];
+    }),
+  );
+}
+
+const ruleKeys = new Set(['anonymous', 'authenticated', 'users', 'groups']);
+const globPattern = /^[a-z0-9*]+([._/-]*[a-z0-9*]+)*$/;
+
+/** Checks `access.repositories`, whose keys are globs and so cannot be described by the schema classes. */
+export function checkRepositoryRules(rules: unknown): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const problem = (key: string, value: unknown, reason: string) =>
+    problems.push({ key: `access.repositories.${key}`, value, reason });
+
+  for (const [glob, rule] of Object.entries(rules as Record<string, unknown>)) {
+    if (!globPattern.test(glob)) {
+      problem(glob, glob, 'a repository glob uses lower-case name characters, / and the wildcards * and **');
+    }
+
+    if (typeof rule !== 'object' || rule === null || Array.isArray(rule)) {
+      problem(glob, rule, 'a rule must be a mapping with anonymous, authenticated, users or groups');
+      continue;
+    }
+
+    for (const [key, value] of Object.entries(rule as Record<string, unknown>)) {
+      if (!ruleKeys.has(key)) {
+        problem(`${glob}.${key}`, value, 'unknown key');
+      } else if (key === 'anonymous' || key === 'authenticated') {
+        checkActions(`${glob}.${key}`, value, problem);
+      } else if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        problem(`${glob}.${key}`, value, `${key} must map each name to a list of actions`);
+      } else {
+        for (const [name, actions] of Object.entries(value as Record<string, unknown>)) {
+          checkActions(`${glob}.${key}.${name}`, actions, problem);
+        }
+      }
+    }
+  }
+
+  return problems;
+}
+
+function checkActions(key: string, value: unknown, problem: (key: string, value: unknown, reason: string) => void) {
+  const valid = Array.isArray(value) && value.every((action) => accessActions.includes(action as AccessAction));
+
+  if (!valid) {
+    problem(key, value, `must be a list of actions from ${accessActions.join(', ')}`);
+  }
+}
+
+function checkOidcRedirect(config: WharfConfig): ConfigProblem[] {
+  const oidc = config.auth?.oidc;
+
+  return oidc && oidc.redirectBase === undefined && config.http.externalUrl === undefined
+    ? [
+        {
+          key: 'auth.oidc.redirectBase',
+          value: undefined,
+          reason: 'OIDC sign-in needs auth.oidc.redirectBase or http.externalUrl to build its callback URL',
+        },
+      ]
+    : [];
 }

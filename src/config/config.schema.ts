@@ -15,6 +15,7 @@ import {
   ValidateNested,
   ValidateIf,
   IsArray,
+  IsObject,
 } from 'class-validator';
 
 const durationPattern = /^\d+(\.\d+)?(ms|s|m|h|d)$/;
@@ -131,6 +132,194 @@ export class MetricsConfig {
   port = 5001;
 }
 
+export class HtpasswdConfig {
+  /** An htpasswd file of bcrypt hashes (`htpasswd -B`); reloaded when it changes. */
+  @MinLength(1)
+  @IsString()
+  path: string;
+}
+
+export class TokenConfig {
+  /**
+   * PEM private key (EC P-256, RSA or Ed25519) that signs tokens; created on first start if missing.
+   * Defaults to `<storage.rootDirectory>/token-signing.pem`.
+   */
+  @IsOptional()
+  @MinLength(1)
+  @IsString()
+  signingKeyFile?: string;
+
+  /** Lifetime of an access token. */
+  @Matches(durationPattern, { message: durationMessage })
+  ttl = '5m';
+
+  /** Lifetime of a refresh token, the credential `docker login` keeps. */
+  @Matches(durationPattern, { message: durationMessage })
+  refreshTtl = '720h';
+
+  /** The `service` of the challenge and the tokens' audience; defaults to the external URL's host. */
+  @IsOptional()
+  @MinLength(1)
+  @IsString()
+  service?: string;
+
+  /** The tokens' `iss` claim. */
+  @MinLength(1)
+  @IsString()
+  issuer = 'wharf';
+}
+
+export class OidcConfig {
+  /** Issuer URL, for Authentik `https://host/application/o/<slug>/` with its trailing slash. */
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  issuer: string;
+
+  @MinLength(1)
+  @IsString()
+  clientId: string;
+
+  /** File holding the client secret; without it the client is public and relies on PKCE alone. */
+  @IsOptional()
+  @MinLength(1)
+  @IsString()
+  clientSecretFile?: string;
+
+  @IsString({ each: true })
+  @IsArray()
+  scopes: string[] = ['openid', 'profile', 'email'];
+
+  @MinLength(1)
+  @IsString()
+  usernameClaim = 'preferred_username';
+
+  @MinLength(1)
+  @IsString()
+  groupsClaim = 'groups';
+
+  /** Base URL of the callback; defaults to `http.externalUrl`. */
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  redirectBase?: string;
+}
+
+export class ForwardAuthConfig {
+  @IsBoolean()
+  enabled = false;
+
+  @MinLength(1)
+  @IsString()
+  userHeader = 'X-authentik-username';
+
+  /** Groups separated by `|`, as Authentik's outpost sends them. */
+  @MinLength(1)
+  @IsString()
+  groupsHeader = 'X-authentik-groups';
+}
+
+export class SessionConfig {
+  /** Lifetime of a browser session. */
+  @Matches(durationPattern, { message: durationMessage })
+  ttl = '12h';
+}
+
+export class FailedLoginsConfig {
+  /** Failed attempts one client address may make per window before it gets 429. */
+  @Min(1)
+  @IsInt()
+  limit = 10;
+
+  @Matches(durationPattern, { message: durationMessage })
+  window = '1m';
+
+  /** How long each failed attempt waits before its answer. */
+  @Matches(durationPattern, { message: durationMessage })
+  delay = '1s';
+}
+
+/** Present means authentication is on; absent leaves the registry open. */
+export class AuthConfig {
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => HtpasswdConfig)
+  htpasswd?: HtpasswdConfig;
+
+  @ValidateNested()
+  @Type(() => TokenConfig)
+  token: TokenConfig = new TokenConfig();
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => OidcConfig)
+  oidc?: OidcConfig;
+
+  @ValidateNested()
+  @Type(() => ForwardAuthConfig)
+  forwardAuth: ForwardAuthConfig = new ForwardAuthConfig();
+
+  @ValidateNested()
+  @Type(() => SessionConfig)
+  session: SessionConfig = new SessionConfig();
+
+  @ValidateNested()
+  @Type(() => FailedLoginsConfig)
+  failedLogins: FailedLoginsConfig = new FailedLoginsConfig();
+}
+
+/** What may be done to a repository; `create` pushes new tags, `update` moves existing ones. */
+export const accessActions = ['read', 'create', 'update', 'delete'] as const;
+export type AccessAction = (typeof accessActions)[number];
+
+/** One entry of `access.repositories`, checked by the loader because its keys are free-form. */
+export interface RepositoryRuleConfig {
+  anonymous?: AccessAction[];
+  authenticated?: AccessAction[];
+  users?: Record<string, AccessAction[]>;
+  groups?: Record<string, AccessAction[]>;
+}
+
+export class AnonymousAccessConfig {
+  /** Client networks (CIDR) whose requests may use the anonymous rules; nobody else is anonymous. */
+  @IsString({ each: true })
+  @IsArray()
+  networks: string[] = ['127.0.0.0/8', '::1/128'];
+}
+
+export class PrincipalsConfig {
+  @IsString({ each: true })
+  @IsArray()
+  users: string[] = [];
+
+  @IsString({ each: true })
+  @IsArray()
+  groups: string[] = [];
+}
+
+export class MetricsAccessConfig extends PrincipalsConfig {
+  /** Whether clients inside the anonymous networks may scrape `/metrics` without signing in. */
+  @IsBoolean()
+  anonymous = true;
+}
+
+export class AccessConfig {
+  @ValidateNested()
+  @Type(() => AnonymousAccessConfig)
+  anonymous: AnonymousAccessConfig = new AnonymousAccessConfig();
+
+  /** Repository globs (`*` within one path segment, `**` across segments); the longest match wins. */
+  @IsObject()
+  repositories: Record<string, RepositoryRuleConfig> = {
+    '**': { anonymous: ['read'], authenticated: ['read', 'create', 'update', 'delete'] },
+  };
+
+  @ValidateNested()
+  @Type(() => PrincipalsConfig)
+  admins: PrincipalsConfig = new PrincipalsConfig();
+
+  @ValidateNested()
+  @Type(() => MetricsAccessConfig)
+  metrics: MetricsAccessConfig = new MetricsAccessConfig();
+}
+
 /**
  * The whole configuration tree, validated once at start-up. Validation stops at a property's first
  * failing rule, and runs the rules from the one nearest the property upwards, so each type check sits
@@ -153,6 +342,15 @@ export class WharfConfig {
   @IsArray()
   @Type(() => UpstreamConfig)
   upstreams: UpstreamConfig[] = [];
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => AuthConfig)
+  auth?: AuthConfig;
+
+  @ValidateNested()
+  @Type(() => AccessConfig)
+  access: AccessConfig = new AccessConfig();
 
   @ValidateNested()
   @Type(() => LogConfig)

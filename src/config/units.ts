@@ -8,6 +8,17 @@ export function parseDuration(text: string): number | undefined {
   return match ? Number(match[1]) * durationUnits[match[2]] : undefined;
 }
 
+/** Parses a duration the config schema has already validated; throws if it is not one. */
+export function durationMs(text: string): number {
+  const ms = parseDuration(text);
+
+  if (ms === undefined) {
+    throw new Error(`"${text}" is not a duration`);
+  }
+
+  return ms;
+}
+
 /** Parses a size such as `512MiB` or `4096` (bytes) into bytes, or returns undefined if invalid. */
 export function parseSize(text: string): number | undefined {
   const match = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|TiB)?$/.exec(text.trim());

@@ -1,6 +1,8 @@
 import { All, Controller, Inject, Req, Res, UseFilters } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
+import { type AccessGrant, RegistryAccess, type RegistryNeed } from '../auth/registry-access.js';
+import { RegistryRoute } from '../auth/route-access.js';
 import { PushToUpstreamDeniedError } from '../common/domain-errors.js';
 import { UpstreamRoutes } from '../upstream/upstream-routes.js';
 import { BlobsHandler } from './handlers/blobs.handler.js';
@@ -15,7 +17,15 @@ import { type OciRoute, parseOciPath } from './oci-path.js';
  * The one entry point of the `/v2` API. Repository names contain `/`, so a wildcard route hands every
  * path to the OCI path parser, and the parsed endpoint picks the handler.
  */
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** What the caller of a `/v2` request may do, set before the handler runs. */
+    registryGrant?: AccessGrant;
+  }
+}
+
 @Controller()
+@RegistryRoute()
 @UseFilters(OciErrorFilter)
 export class DistributionController {
   constructor(
@@ -24,6 +34,7 @@ export class DistributionController {
     @Inject(UploadsHandler) private readonly uploads: UploadsHandler,
     @Inject(ListingsHandler) private readonly listings: ListingsHandler,
     @Inject(UpstreamRoutes) private readonly routes: UpstreamRoutes,
+    @Inject(RegistryAccess) private readonly access: RegistryAccess,
   ) {}
 
   @All(['v2', 'v2/*'])
@@ -33,6 +44,7 @@ export class DistributionController {
     const route = parseOciPath(request.url.split('?')[0]);
 
     this.assertWritable(route, request.method);
+    request.registryGrant = await this.access.authorize(request, needOf(route, request.method));
 
     switch (route.kind) {
       case 'base':
@@ -66,6 +78,26 @@ export class DistributionController {
       throw new PushToUpstreamDeniedError(route.name, target.upstream.prefix);
     }
   }
+}
+
+/**
+ * What a request needs: reads need pull, deletes of manifests and blobs need delete, and everything else
+ * on a repository (uploads, manifest PUT) needs push.
+ */
+function needOf(route: OciRoute, method: string): RegistryNeed {
+  if (route.kind === 'base' || route.kind === 'catalog') {
+    return { kind: route.kind };
+  }
+
+  if (method === 'GET' || method === 'HEAD') {
+    return { kind: 'repository', name: route.name, actions: ['pull'] };
+  }
+
+  if (method === 'DELETE' && (route.kind === 'manifest' || route.kind === 'blob')) {
+    return { kind: 'repository', name: route.name, actions: ['delete'] };
+  }
+
+  return { kind: 'repository', name: route.name, actions: ['push'] };
 }
 
 /** Methods that change a repository; pull-through repositories take none of them. */

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 
+import { AuthModule } from '../auth/auth.module.js';
 import { UpstreamModule } from '../upstream/upstream.module.js';
 import { DistributionController } from './distribution.controller.js';
 import { BlobsHandler } from './handlers/blobs.handler.js';
@@ -17,7 +18,7 @@ import { UploadService } from './services/upload.service.js';
 
 /** The OCI Distribution API under `/v2`. */
 @Module({
-  imports: [UpstreamModule],
+  imports: [UpstreamModule, AuthModule],
   controllers: [DistributionController],
   providers: [
     OciUrls,

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import {
+  AccessDeniedError,
+  AuthenticationRequiredError,
   BlobNotFoundError,
+  TooManyLoginFailuresError,
   PushToUpstreamDeniedError,
   UpstreamRateLimitedError,
   UpstreamUnavailableError,
@@ -175,6 +178,24 @@ const expectations: Record<DomainErrorKind, Expectation> = {
     code: 'DENIED',
     status: 403,
     headers: {},
+  },
+  'authentication-required': {
+    error: new AuthenticationRequiredError('authentication required', 'Bearer realm="http://r/auth/token"'),
+    code: 'UNAUTHORIZED',
+    status: 401,
+    headers: { 'WWW-Authenticate': 'Bearer realm="http://r/auth/token"' },
+  },
+  'access-denied': {
+    error: new AccessDeniedError('user "bob" may not push to "team/app"'),
+    code: 'DENIED',
+    status: 403,
+    headers: {},
+  },
+  'too-many-login-failures': {
+    error: new TooManyLoginFailuresError(42),
+    code: 'TOOMANYREQUESTS',
+    status: 429,
+    headers: { 'Retry-After': '42' },
   },
 };
 

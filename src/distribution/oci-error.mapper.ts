@@ -1,5 +1,7 @@
 import type {
+  AuthenticationRequiredError,
   DomainError,
+  TooManyLoginFailuresError,
   UpstreamRateLimitedError,
   UpstreamUnavailableError,
 } from '../common/domain-errors.js';
@@ -85,7 +87,17 @@ export function mapDomainError(error: DomainError, context: OciErrorContext): Oc
       });
     }
     case 'push-to-upstream-denied':
+    case 'access-denied':
       return respond('DENIED');
+    case 'authentication-required': {
+      const challenge = (error as AuthenticationRequiredError).challenge;
+
+      return respond('UNAUTHORIZED', 401, challenge === undefined ? {} : { 'WWW-Authenticate': challenge });
+    }
+    case 'too-many-login-failures':
+      return respond('TOOMANYREQUESTS', 429, {
+        'Retry-After': String((error as TooManyLoginFailuresError).retryAfterSeconds),
+      });
     default:
       return assertUnreachable(error.kind);
   }

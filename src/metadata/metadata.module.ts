@@ -7,11 +7,14 @@ import { DataSource } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
 import { entities } from './entities/index.js';
 import { MetadataDatabase } from './metadata-database.js';
+import { ApiKeyStore } from './stores/api-key.store.js';
 import { BlobRecordStore } from './stores/blob-record.store.js';
 import { ManifestStore } from './stores/manifest.store.js';
 import { RepositoryStore } from './stores/repository.store.js';
+import { SessionStore } from './stores/session.store.js';
 import { UploadSessionStore } from './stores/upload-session.store.js';
 import { UpstreamCacheStore } from './stores/upstream-cache.store.js';
+import { UserStore } from './stores/user.store.js';
 
 export interface MetadataOptions {
   type: 'sqlite' | 'postgres';
@@ -55,7 +58,16 @@ function sqliteDataSource(path: string): DataSource {
   });
 }
 
-const stores = [RepositoryStore, BlobRecordStore, ManifestStore, UploadSessionStore, UpstreamCacheStore];
+const stores = [
+  RepositoryStore,
+  BlobRecordStore,
+  ManifestStore,
+  UploadSessionStore,
+  UpstreamCacheStore,
+  UserStore,
+  ApiKeyStore,
+  SessionStore,
+];
 
 /** Registry metadata: TypeORM entities and the stores that read and write them. */
 @Module({})

@@ -14,6 +14,10 @@ export interface WharfServer {
   readonly rootDirectory: string;
   readonly databasePath: string;
   readonly process: ChildProcess;
+  /** Everything the process has written to stdout and stderr so far, one entry per line or chunk. */
+  output(): string;
+  /** The JSON log records written so far. */
+  logRecords(): Record<string, unknown>[];
   /** Stops the process with SIGTERM and waits for it to exit. */
   stop(): Promise<void>;
   /** Kills the process with SIGKILL and waits for it to exit; the data directory stays. */
@@ -92,6 +96,8 @@ export async function startWharf(options: StartWharfOptions = {}): Promise<Wharf
     rootDirectory,
     databasePath,
     process: child,
+    output: () => output.join(''),
+    logRecords: () => output.flatMap((entry) => entry.split('\n')).flatMap(parseRecord),
     stop: () => stopWith('SIGTERM'),
     kill: () => stopWith('SIGKILL'),
     dispose: async () => {
@@ -108,5 +114,15 @@ function listeningUrl(line: string): string | undefined {
     return entry.msg === 'wharf listening' && typeof entry.url === 'string' ? entry.url : undefined;
   } catch {
     return undefined;
+  }
+}
+
+function parseRecord(line: string): Record<string, unknown>[] {
+  try {
+    const parsed: unknown = JSON.parse(line);
+
+    return typeof parsed === 'object' && parsed !== null ? [parsed as Record<string, unknown>] : [];
+  } catch {
+    return [];
   }
 }

@@ -3,11 +3,12 @@ import type { Readable } from 'node:stream';
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
+import { AuditLog } from '../../auth/audit-log.js';
 import { parseRangeHeader } from '../byte-range.js';
 import type { OciRoute } from '../oci-path.js';
 import { BlobService } from '../services/blob.service.js';
 import { RegistryReader } from '../services/registry-reader.js';
-import { dispatch } from './handler-table.js';
+import { callerName, dispatch } from './handler-table.js';
 
 type BlobRoute = Extract<OciRoute, { kind: 'blob' }>;
 
@@ -17,6 +18,7 @@ export class BlobsHandler {
   constructor(
     @Inject(RegistryReader) private readonly reader: RegistryReader,
     @Inject(BlobService) private readonly blobs: BlobService,
+    @Inject(AuditLog) private readonly audit: AuditLog,
   ) {}
 
   handle(route: BlobRoute, request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -66,8 +68,9 @@ export class BlobsHandler {
     await reply.send(await firstBytes(blob.open?.(range)));
   }
 
-  private async delete(route: BlobRoute, _request: FastifyRequest, reply: FastifyReply) {
+  private async delete(route: BlobRoute, request: FastifyRequest, reply: FastifyReply) {
     await this.blobs.delete(route.name, route.digest);
+    this.audit.record('delete', { user: callerName(request), repository: route.name, digest: route.digest.toString() });
     await reply.status(202).header('Content-Length', 0).send();
   }
 }

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
+import { subjectName } from '../../auth/subject.js';
 import { MethodNotAllowedError } from '../../common/domain-errors.js';
 
 export type MethodHandler<Route> = (
@@ -22,4 +23,11 @@ export async function dispatch<Route>(
   }
 
   await handler(route, request, reply);
+}
+
+/** The caller's name for audit records; empty for anonymous callers and when auth is off. */
+export function callerName(request: FastifyRequest): string {
+  const subject = request.registryGrant?.subject;
+
+  return subject ? subjectName(subject) : '';
 }

@@ -14,6 +14,9 @@ type TagsRoute = Extract<OciRoute, { kind: 'tags' }>;
 type ReferrersRoute = Extract<OciRoute, { kind: 'referrers' }>;
 type CatalogRoute = Extract<OciRoute, { kind: 'catalog' }>;
 
+/** Repositories read per query while filtering the catalog by access. */
+const catalogBatch = 500;
+
 /** The listing endpoints: tags list, catalog and referrers. */
 @Injectable()
 export class ListingsHandler {
@@ -45,10 +48,39 @@ export class ListingsHandler {
 
   private async catalog(request: FastifyRequest, reply: FastifyReply) {
     const { limit, last } = paginationOf(request);
-    const page = await this.repositories.list(limit, last);
+    const grant = request.registryGrant;
+    const page = grant
+      ? await this.readablePage(limit, last, (name) => grant.permits(name, 'read'))
+      : await this.repositories.list(limit, last);
 
     this.addNextLink(reply, this.urls.catalog(), limit, page);
     await reply.status(200).send({ repositories: page.items });
+  }
+
+  /** A catalog page of the repositories the caller may read, reading on until the page is full. */
+  private async readablePage(limit: number, last: string | undefined, readable: (name: string) => boolean): Promise<Page> {
+    const items: string[] = [];
+    let after = last;
+
+    for (;;) {
+      const page = await this.repositories.list(Math.max(limit, catalogBatch), after);
+
+      for (const name of page.items) {
+        if (items.length === limit) {
+          return { items, more: true };
+        }
+
+        if (readable(name)) {
+          items.push(name);
+        }
+
+        after = name;
+      }
+
+      if (!page.more) {
+        return { items, more: false };
+      }
+    }
   }
 
   private async referrers(route: ReferrersRoute, request: FastifyRequest, reply: FastifyReply) {

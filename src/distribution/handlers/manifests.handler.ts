@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
+import { AuditLog } from '../../auth/audit-log.js';
 import { ManifestTooLargeError } from '../../common/domain-errors.js';
+import { referenceText } from '../../common/reference.js';
 import { maxManifestBytes } from '../../common/manifest-parser.js';
 import { StreamTooLargeError } from '../../common/read-limited.js';
 import { queryOf, readBody } from '../http-request.js';
@@ -9,7 +11,7 @@ import type { OciRoute } from '../oci-path.js';
 import { OciUrls } from '../oci-urls.js';
 import { ManifestService } from '../services/manifest.service.js';
 import { RegistryReader } from '../services/registry-reader.js';
-import { dispatch } from './handler-table.js';
+import { callerName, dispatch } from './handler-table.js';
 
 type ManifestRoute = Extract<OciRoute, { kind: 'manifest' }>;
 
@@ -20,6 +22,7 @@ export class ManifestsHandler {
     @Inject(RegistryReader) private readonly reader: RegistryReader,
     @Inject(ManifestService) private readonly manifests: ManifestService,
     @Inject(OciUrls) private readonly urls: OciUrls,
+    @Inject(AuditLog) private readonly audit: AuditLog,
   ) {}
 
   handle(route: ManifestRoute, request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -62,7 +65,23 @@ export class ManifestsHandler {
       bytes,
       contentType: request.headers['content-type'],
       tags: queryOf(request).getAll('tag'),
+      permissions: {
+        create: request.registryGrant?.permits(route.name, 'create') ?? true,
+        update: request.registryGrant?.permits(route.name, 'update') ?? true,
+      },
     });
+    const user = callerName(request);
+
+    this.audit.record('push', {
+      user,
+      repository: route.name,
+      digest: pushed.digest,
+      tags: pushed.tags.created,
+    });
+
+    for (const { tag, from } of pushed.tags.moved) {
+      this.audit.record('tag-move', { user, repository: route.name, tag, from, to: pushed.digest });
+    }
 
     if (pushed.subjectDigest !== null) {
       reply.header('OCI-Subject', pushed.subjectDigest);
@@ -76,8 +95,13 @@ export class ManifestsHandler {
       .send();
   }
 
-  private async delete(route: ManifestRoute, _request: FastifyRequest, reply: FastifyReply) {
+  private async delete(route: ManifestRoute, request: FastifyRequest, reply: FastifyReply) {
     await this.manifests.delete(route.name, route.reference);
+    this.audit.record('delete', {
+      user: callerName(request),
+      repository: route.name,
+      reference: referenceText(route.reference),
+    });
     await reply.status(202).header('Content-Length', 0).send();
   }
 }

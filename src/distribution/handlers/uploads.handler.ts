@@ -55,7 +55,9 @@ export class UploadsHandler {
       const digest = parseDigestParameter(mount);
       const from = query.get('from');
 
-      if (from !== null && (await this.blobs.mount(route.name, digest, parseName(from)))) {
+      // A mount needs read access to its source; without it the client gets an ordinary upload, as when
+      // the blob is not there, so nothing tells it whether the blob exists.
+      if (from !== null && mayRead(request, parseName(from)) && (await this.blobs.mount(route.name, digest, from))) {
         return this.sendCreated(reply, route.name, digest);
       }
     } else if (digestText !== null) {
@@ -128,6 +130,10 @@ function parseDigestParameter(value: string | null): Digest {
   }
 
   return Digest.parse(value);
+}
+
+function mayRead(request: FastifyRequest, repository: string): boolean {
+  return request.registryGrant?.permits(repository, 'read') ?? true;
 }
 
 /** Reads where a chunk must start and how long it is from `Content-Range` and `Content-Length`. */

@@ -6,7 +6,7 @@ import {
   InvalidReferenceError,
   ManifestNotFoundError,
 } from '../../common/domain-errors.js';
-import { ManifestStore } from '../../metadata/stores/manifest.store.js';
+import { ManifestStore, type TagChanges, type TagPermissions } from '../../metadata/stores/manifest.store.js';
 import { parseManifest } from '../../common/manifest-parser.js';
 import { isValidTag, type Reference, referenceText } from '../oci-path.js';
 import { UploadStorage } from '../../storage/upload-storage.service.js';
@@ -18,11 +18,14 @@ export interface ManifestPush {
   contentType: string | undefined;
   /** Extra tags from `?tag=` query parameters. */
   tags: string[];
+  /** Which tag changes the caller may make; all when absent. */
+  permissions?: TagPermissions;
 }
 
 export interface PushedManifest {
   digest: string;
   subjectDigest: string | null;
+  tags: TagChanges;
 }
 
 /** Stores and deletes manifests; reads go through RegistryReader. */
@@ -60,21 +63,24 @@ export class ManifestService {
       ...new Set([...(push.reference.tag === undefined ? [] : [push.reference.tag]), ...push.tags]),
     ];
 
-    await this.manifests.save({
-      manifest: {
-        repository: push.name,
-        digest: digest.toString(),
-        mediaType: parsed.mediaType,
-        size: push.bytes.length,
-        artifactType: parsed.artifactType,
-        subjectDigest: parsed.subject?.digest ?? null,
-        annotations: parsed.annotations,
+    const changes = await this.manifests.save(
+      {
+        manifest: {
+          repository: push.name,
+          digest: digest.toString(),
+          mediaType: parsed.mediaType,
+          size: push.bytes.length,
+          artifactType: parsed.artifactType,
+          subjectDigest: parsed.subject?.digest ?? null,
+          annotations: parsed.annotations,
+        },
+        references: parsed.references,
+        tags,
       },
-      references: parsed.references,
-      tags,
-    });
+      push.permissions,
+    );
 
-    return { digest: digest.toString(), subjectDigest: parsed.subject?.digest ?? null };
+    return { digest: digest.toString(), subjectDigest: parsed.subject?.digest ?? null, tags: changes };
   }
 
   /** Deletes a tag (the manifest stays) or, by digest, the manifest and every tag pointing to it. */

@@ -1,13 +1,17 @@
+import { ApiKeyEntity } from './api-key.entity.js';
 import { BlobEntity } from './blob.entity.js';
 import { ManifestReferenceEntity } from './manifest-reference.entity.js';
 import { ManifestEntity } from './manifest.entity.js';
+import { OidcLoginEntity } from './oidc-login.entity.js';
 import { RepositoryBlobEntity } from './repository-blob.entity.js';
 import { RepositoryEntity } from './repository.entity.js';
+import { SessionEntity } from './session.entity.js';
 import { TagEntity } from './tag.entity.js';
 import { UploadSessionEntity } from './upload-session.entity.js';
 import { UpstreamErrorEntity } from './upstream-error.entity.js';
 import { UpstreamStatisticEntity } from './upstream-statistic.entity.js';
 import { UpstreamTagCheckEntity } from './upstream-tag-check.entity.js';
+import { UserEntity } from './user.entity.js';
 
 export const entities = [
   RepositoryEntity,
@@ -20,17 +24,25 @@ export const entities = [
   UpstreamTagCheckEntity,
   UpstreamStatisticEntity,
   UpstreamErrorEntity,
+  UserEntity,
+  ApiKeyEntity,
+  SessionEntity,
+  OidcLoginEntity,
 ];
 
 export {
+  ApiKeyEntity,
   BlobEntity,
   ManifestEntity,
   ManifestReferenceEntity,
+  OidcLoginEntity,
   RepositoryBlobEntity,
   RepositoryEntity,
+  SessionEntity,
   TagEntity,
   UploadSessionEntity,
   UpstreamErrorEntity,
   UpstreamStatisticEntity,
   UpstreamTagCheckEntity,
+  UserEntity,
 };

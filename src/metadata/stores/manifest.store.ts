@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { type EntityManager, In, MoreThan } from 'typeorm';
 
 import {
+  AccessDeniedError,
   ManifestBlobUnknownError,
   ManifestChildUnknownError,
   ManifestInvalidError,
@@ -23,6 +24,18 @@ export interface ManifestWrite {
   manifest: ManifestRecord;
   references: ManifestReference[];
   tags: string[];
+}
+
+/** Which tag changes a push may make: `create` adds a new tag, `update` moves an existing one. */
+export interface TagPermissions {
+  create: boolean;
+  update: boolean;
+}
+
+/** What a push did to its tags; `moved` names each tag's previous manifest. */
+export interface TagChanges {
+  created: string[];
+  moved: { tag: string; from: string }[];
 }
 
 /** Manifests, the descriptors they reference, and tags. */
@@ -68,12 +81,19 @@ export class ManifestStore {
    * and config is linked to the repository and every child manifest is stored in it. A subject needs
    * no such check, because a referrer may arrive before its subject.
    */
-  async save(write: ManifestWrite): Promise<void> {
-    await this.db.transaction(async (manager) => {
+  async save(
+    write: ManifestWrite,
+    permissions: TagPermissions = { create: true, update: true },
+  ): Promise<TagChanges> {
+    return this.db.transaction(async (manager) => {
       const repositoryId = await ensureRepositoryId(manager, write.manifest.repository);
+      const changes = await tagChanges(manager, repositoryId, write);
 
+      assertTagPermissions(write.manifest.repository, changes, permissions);
       await assertReferencesExist(manager, repositoryId, write.references);
       await saveManifest(manager, repositoryId, write);
+
+      return changes;
     });
   }
 
@@ -272,6 +292,38 @@ function toRecord(repository: string, row: ManifestEntity): ManifestRecord {
     subjectDigest: row.subjectDigest,
     annotations: row.annotations ? (JSON.parse(row.annotations) as Record<string, string>) : null,
   };
+}
+
+/** Sorts the tags of a write into new ones and moved ones; re-pushing a tag to its manifest is neither. */
+async function tagChanges(
+  manager: EntityManager,
+  repositoryId: number,
+  write: ManifestWrite,
+): Promise<TagChanges> {
+  const existing =
+    write.tags.length === 0 ? [] : await manager.findBy(TagEntity, { repositoryId, name: In(write.tags) });
+  const current = new Map(existing.map((row) => [row.name, row.manifestDigest]));
+
+  return {
+    created: write.tags.filter((tag) => !current.has(tag)),
+    moved: write.tags.flatMap((tag) => {
+      const from = current.get(tag);
+
+      return from !== undefined && from !== write.manifest.digest ? [{ tag, from }] : [];
+    }),
+  };
+}
+
+function assertTagPermissions(repository: string, changes: TagChanges, permissions: TagPermissions): void {
+  if (changes.created.length > 0 && !permissions.create) {
+    throw new AccessDeniedError(`you may not create tag "${changes.created[0]}" in "${repository}"`);
+  }
+
+  if (changes.moved.length > 0 && !permissions.update) {
+    throw new AccessDeniedError(
+      `you may not move the existing tag "${changes.moved[0].tag}" in "${repository}"`,
+    );
+  }
 }
 
 function unique(values: string[]): string[] {

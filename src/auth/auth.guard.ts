@@ -1,0 +1,74 @@
+import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+
+import { AccessDeniedError, AuthenticationRequiredError } from '../common/domain-errors.js';
+import { type WebCaller, Authenticator } from './authenticator.js';
+import { CsrfTokens } from './csrf-tokens.js';
+import { RegistryAccess } from './registry-access.js';
+import { type RouteAccess, routeAccessKey } from './route-access.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the guard on web and admin API routes. */
+    caller?: WebCaller;
+  }
+}
+
+const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * The global guard. Public routes pass; `/v2` routes are authorized by their handler, which knows the
+ * repository; every other route needs a signed-in user (or an admin), and state-changing requests that
+ * a browser authenticates on its own (cookie, forward-auth headers) must carry the CSRF token.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    @Inject(Reflector) private readonly reflector: Reflector,
+    @Inject(Authenticator) private readonly authenticator: Authenticator,
+    @Inject(RegistryAccess) private readonly access: RegistryAccess,
+    @Inject(CsrfTokens) private readonly csrf: CsrfTokens,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const rule =
+      this.reflector.getAllAndOverride<RouteAccess | undefined>(routeAccessKey, [
+        context.getHandler(),
+        context.getClass(),
+      ]) ?? 'signed-in';
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+
+    if (rule === 'registry') {
+      return true;
+    }
+
+    if (!this.access.enabled) {
+      request.caller = { subject: { kind: 'anonymous', inAnonymousNetwork: true } };
+
+      return true;
+    }
+
+    const caller = await this.authenticator.webCaller(request);
+
+    request.caller = caller;
+
+    if (rule === 'public') {
+      return true;
+    }
+
+    if (caller.subject.kind === 'anonymous') {
+      throw new AuthenticationRequiredError('sign in first');
+    }
+
+    if (!safeMethods.has(request.method) && !this.csrf.check(request, caller)) {
+      throw new AccessDeniedError('missing or wrong X-CSRF-Token header; read it from GET /auth/session');
+    }
+
+    if (rule === 'admin' && !this.access.policy.isAdmin(caller.subject)) {
+      throw new AccessDeniedError('only registry administrators may do this');
+    }
+
+    return true;
+  }
+}

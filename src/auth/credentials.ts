@@ -1,0 +1,177 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { Logger } from 'pino';
+
+import { AuthenticationRequiredError, TooManyLoginFailuresError } from '../common/domain-errors.js';
+import { RootLogger } from '../common/root-logger.js';
+import { WharfConfig } from '../config/config.schema.js';
+import { durationMs } from '../config/units.js';
+import { ApiKeyStore } from '../metadata/stores/api-key.store.js';
+import { UserStore } from '../metadata/stores/user.store.js';
+import { hashesEqual, parseApiKey, sha256Hex } from './api-key-format.js';
+import { AuditLog } from './audit-log.js';
+import { FailedLogins } from './failed-logins.js';
+import { HtpasswdFile, maxPasswordBytes } from './htpasswd.js';
+
+/** A user whose password or API key checked out. */
+export interface VerifiedUser {
+  username: string;
+  groups: string[];
+  method: 'htpasswd' | 'api-key';
+  /** Set when the password was an API key, so refresh tokens stop working once it is revoked. */
+  apiKeyId?: string;
+}
+
+/** A verified password is trusted again for this long, so Basic on every request costs one bcrypt. */
+const verifiedCacheMs = 60_000;
+const maxCachedCredentials = 1000;
+/** Last use of an API key is written at most this often. */
+const lastUseResolutionMs = 60_000;
+
+/**
+ * Checks usernames with passwords or API keys, for Basic requests, token requests and the sign-in form.
+ * Failures are delayed and limited per client address.
+ */
+@Injectable()
+export class Credentials implements OnModuleDestroy {
+  readonly htpasswd: HtpasswdFile | undefined;
+  private readonly failedLogins: FailedLogins;
+  private readonly verified = new Map<string, { user: VerifiedUser; until: number }>();
+
+  constructor(
+    @Inject(WharfConfig) config: WharfConfig,
+    @Inject(ApiKeyStore) private readonly apiKeys: ApiKeyStore,
+    @Inject(UserStore) private readonly users: UserStore,
+    @Inject(AuditLog) private readonly audit: AuditLog,
+    @Inject(RootLogger) logger: Logger,
+  ) {
+    const auth = config.auth;
+    const limits = auth?.failedLogins;
+
+    this.htpasswd = auth?.htpasswd ? new HtpasswdFile(auth.htpasswd.path, logger) : undefined;
+    this.htpasswd?.watch(() => this.forgetVerified());
+    this.failedLogins = new FailedLogins(
+      limits?.limit ?? 10,
+      durationMs(limits?.window ?? '1m'),
+      durationMs(limits?.delay ?? '1s'),
+    );
+  }
+
+  onModuleDestroy(): void {
+    this.htpasswd?.close();
+  }
+
+  /** Forgets cached verifications, after the htpasswd file changed or a key was revoked. */
+  forgetVerified(): void {
+    this.verified.clear();
+  }
+
+  /**
+   * Returns the user, or throws AuthenticationRequiredError (with `challenge` for registry clients) or
+   * TooManyLoginFailuresError. `address` is the client address the failure limit counts against.
+   */
+  async verify(username: string, password: string, address: string, challenge?: string): Promise<VerifiedUser> {
+    const retryAfter = this.failedLogins.retryAfterSeconds(address);
+
+    if (retryAfter > 0) {
+      throw new TooManyLoginFailuresError(retryAfter);
+    }
+
+    const cacheKey = sha256Hex(`${username}\u0000${password}`);
+    const cached = this.verified.get(cacheKey);
+
+    if (cached && cached.until > Date.now()) {
+      return cached.user;
+    }
+
+    const reason = Buffer.byteLength(password) > maxPasswordBytes ? 'password-too-long' : undefined;
+    const user = reason ? undefined : await this.check(username, password);
+
+    if (!user) {
+      await this.fail(username, address, reason ?? 'bad-credentials');
+
+      throw new AuthenticationRequiredError(
+        reason === 'password-too-long'
+          ? `passwords are limited to ${maxPasswordBytes} bytes`
+          : 'invalid username or password',
+        challenge,
+      );
+    }
+
+    if (this.verified.size >= maxCachedCredentials) {
+      this.verified.clear();
+    }
+
+    this.verified.set(cacheKey, { user, until: Date.now() + verifiedCacheMs });
+    this.audit.record('login', { user: username, method: user.method, address });
+
+    return user;
+  }
+
+  /** Whether a user still exists: in the htpasswd file, or signed in through OIDC or forward auth. */
+  async groupsOf(username: string): Promise<string[] | undefined> {
+    if (this.htpasswd?.has(username)) {
+      return [];
+    }
+
+    const record = await this.users.find(username);
+
+    return record && record.source !== 'htpasswd' ? record.groups : undefined;
+  }
+
+  /** Whether an API key of this user is still valid (for refresh tokens made from it). */
+  async apiKeyValid(username: string, id: string): Promise<boolean> {
+    const key = await this.apiKeys.find(id);
+
+    return key !== undefined && key.username === username && isUsable(key, Date.now());
+  }
+
+  private async check(username: string, password: string): Promise<VerifiedUser | undefined> {
+    const apiKey = parseApiKey(password);
+
+    if (apiKey) {
+      return this.checkApiKey(username, apiKey.id, apiKey.secret);
+    }
+
+    if (this.htpasswd && (await this.htpasswd.verify(username, password))) {
+      return { username, groups: [], method: 'htpasswd' };
+    }
+
+    return undefined;
+  }
+
+  private async checkApiKey(username: string, id: string, secret: string): Promise<VerifiedUser | undefined> {
+    const key = await this.apiKeys.find(id);
+    const now = Date.now();
+
+    if (!key || key.username !== username || !hashesEqual(key.secretHash, sha256Hex(secret)) || !isUsable(key, now)) {
+      return undefined;
+    }
+
+    const groups = await this.groupsOf(username);
+
+    if (groups === undefined) {
+      return undefined;
+    }
+
+    if (key.lastUsedAt === null || now - key.lastUsedAt >= lastUseResolutionMs) {
+      await this.apiKeys.recordUse(id, now);
+    }
+
+    return { username, groups, method: 'api-key', apiKeyId: id };
+  }
+
+  private async fail(username: string, address: string, reason: string): Promise<void> {
+    if (this.failedLogins.record(address)) {
+      // One record per address and window: a password-guessing run must not flood the log.
+      this.audit.record('login-failed', { user: username, address, reason });
+    }
+
+    await sleep(this.failedLogins.delayMs);
+  }
+}
+
+function isUsable(key: { revokedAt: number | null; expiresAt: number | null }, now: number): boolean {
+  return key.revokedAt === null && (key.expiresAt === null || key.expiresAt > now);
+}

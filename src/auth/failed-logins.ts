@@ -1,0 +1,59 @@
+/**
+ * Counts failed sign-ins per client address in a sliding window. Past the limit the address is refused
+ * until its oldest failure leaves the window; each failure also waits `delayMs` before it is answered.
+ */
+export class FailedLogins {
+  private readonly failures = new Map<string, number[]>();
+
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+    readonly delayMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Seconds until the address may try again, or 0 when it may try now. */
+  retryAfterSeconds(address: string): number {
+    const recent = this.recent(address);
+
+    if (recent.length < this.limit) {
+      return 0;
+    }
+
+    return Math.max(1, Math.ceil((recent[0] + this.windowMs - this.now()) / 1000));
+  }
+
+  /** Records a failure; returns true for the first failure of a window, which is worth a log record. */
+  record(address: string): boolean {
+    const recent = this.recent(address);
+
+    recent.push(this.now());
+    this.failures.set(address, recent);
+    this.forgetIdle();
+
+    return recent.length === 1;
+  }
+
+  private recent(address: string): number[] {
+    const cutoff = this.now() - this.windowMs;
+
+    return (this.failures.get(address) ?? []).filter((at) => at > cutoff);
+  }
+
+  /** Keeps memory bounded when many addresses fail once and never come back. */
+  private forgetIdle(): void {
+    if (this.failures.size <= maxTrackedAddresses) {
+      return;
+    }
+
+    const cutoff = this.now() - this.windowMs;
+
+    for (const [address, times] of this.failures) {
+      if (times[times.length - 1] <= cutoff) {
+        this.failures.delete(address);
+      }
+    }
+  }
+}
+
+const maxTrackedAddresses = 10_000;

@@ -1,0 +1,102 @@
+import { Body, Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
+import { IsString, MaxLength, MinLength } from 'class-validator';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+import { AuthenticationRequiredError } from '../common/domain-errors.js';
+import { AuditLog } from './audit-log.js';
+import { Credentials } from './credentials.js';
+import { CsrfTokens } from './csrf-tokens.js';
+import { OidcService } from './oidc/oidc.service.js';
+import { RegistryAccess } from './registry-access.js';
+import { Public } from './route-access.js';
+import { SessionService } from './session.service.js';
+
+export class LoginRequest {
+  @MaxLength(255)
+  @MinLength(1)
+  @IsString()
+  username: string;
+
+  @MaxLength(1024)
+  @IsString()
+  password: string;
+}
+
+/** Browser sign-in with a username and password, sign-out, and what the web UI needs to know. */
+@Controller('auth')
+@Public()
+export class SessionController {
+  constructor(
+    @Inject(Credentials) private readonly credentials: Credentials,
+    @Inject(SessionService) private readonly sessions: SessionService,
+    @Inject(RegistryAccess) private readonly access: RegistryAccess,
+    @Inject(CsrfTokens) private readonly csrf: CsrfTokens,
+    @Inject(OidcService) private readonly oidc: OidcService,
+    @Inject(AuditLog) private readonly audit: AuditLog,
+  ) {}
+
+  /** Who the caller is, and the CSRF token their state-changing requests must send. */
+  @Get('session')
+  session(@Req() request: FastifyRequest) {
+    const caller = request.caller;
+    const subject = caller?.subject;
+    const user = subject?.kind === 'user' ? subject : undefined;
+
+    return {
+      authEnabled: this.access.enabled,
+      oidcEnabled: this.oidc.enabled,
+      passwordLoginEnabled: this.credentials.htpasswd !== undefined,
+      authenticated: user !== undefined,
+      ...(user
+        ? {
+            username: user.username,
+            groups: user.groups,
+            method: user.method,
+            admin: this.access.policy.isAdmin(user),
+          }
+        : {}),
+      ...(caller && this.csrf.tokenFor(caller) !== undefined ? { csrfToken: this.csrf.tokenFor(caller) } : {}),
+    };
+  }
+
+  /** Signs in with an htpasswd password or an API key and starts a session. */
+  @Post('login')
+  async login(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() body: LoginRequest) {
+    if (!this.access.enabled) {
+      throw new AuthenticationRequiredError('authentication is not configured on this registry');
+    }
+
+    const user = await this.credentials.verify(body.username, body.password, request.ip);
+    const session = await this.sessions.create(reply, {
+      username: user.username,
+      groups: user.groups,
+      method: user.method,
+    });
+
+    await reply.status(200).send({ username: user.username, groups: user.groups, csrfToken: session.csrfToken });
+  }
+
+  /**
+   * Ends the session. For OIDC sessions the answer carries the provider's end-session URL, where the
+   * browser goes next to sign out there too.
+   */
+  @Post('logout')
+  async logout(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    const session = await this.sessions.find(request);
+
+    if (session && !this.csrf.check(request, { subject: request.caller!.subject, session })) {
+      throw new AuthenticationRequiredError('missing or wrong X-CSRF-Token header; read it from GET /auth/session');
+    }
+
+    await this.sessions.destroy(request, reply);
+
+    if (session) {
+      this.audit.record('logout', { user: session.username, method: session.method });
+    }
+
+    const endSession =
+      session?.method === 'oidc' ? await this.oidc.endSessionUrl(session.idToken ?? undefined) : undefined;
+
+    await reply.status(200).send({ redirectTo: endSession ?? '/home' });
+  }
+}
