@@ -3,4 +3,8 @@ import { AddUpstreamCache1796422792818 } from './1796422792818-add-upstream-cach
 import { AddAuth1796500000000 } from './1796500000000-add-auth.js';
 
 /** Every migration in the order it runs; add new ones at the end and never edit one that has landed. */
-export const migrations = [CreateCoreSchema1796419662502, AddUpstreamCache1796422792818, AddAuth1796500000000];
+export const migrations = [
+  CreateCoreSchema1796419662502,
+  AddUpstreamCache1796422792818,
+  AddAuth1796500000000,
+];

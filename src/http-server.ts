@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
+import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type FastifyInstance, LogController } from 'fastify';
@@ -56,6 +57,8 @@ export async function createWharfApp(config: WharfConfig, logger: Logger): Promi
   );
 
   configureHttp(app.getHttpAdapter().getInstance());
+  // Request bodies of the JSON API are validated against their DTO classes; unknown keys are refused.
+  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
 
   return app;
 }

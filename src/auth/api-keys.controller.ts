@@ -58,7 +58,9 @@ export class ApiKeysController {
     const expiresAt = body.expiresAt === undefined ? null : Date.parse(body.expiresAt);
 
     if (user.method === 'api-key') {
-      throw new AuthenticationRequiredError('an API key cannot create API keys; sign in with a password or OIDC');
+      throw new AuthenticationRequiredError(
+        'an API key cannot create API keys; sign in with a password or OIDC',
+      );
     }
 
     if (expiresAt !== null && expiresAt <= Date.now()) {
@@ -71,7 +73,14 @@ export class ApiKeysController {
     }
 
     const key = newApiKey();
-    const record = { id: key.id, username: user.username, label: body.label, secretHash: sha256Hex(key.secret), createdAt: Date.now(), expiresAt };
+    const record = {
+      id: key.id,
+      username: user.username,
+      label: body.label,
+      secretHash: sha256Hex(key.secret),
+      createdAt: Date.now(),
+      expiresAt,
+    };
 
     await this.keys.create(record);
     this.audit.record('api-key-create', { user: user.username, keyId: key.id, label: body.label });
@@ -103,7 +112,9 @@ export class ApiKeysController {
     const subject = request.caller?.subject;
 
     if (subject?.kind !== 'user') {
-      throw new AuthenticationRequiredError('API keys belong to users; configure authentication and sign in first');
+      throw new AuthenticationRequiredError(
+        'API keys belong to users; configure authentication and sign in first',
+      );
     }
 
     return subject;
@@ -112,7 +123,12 @@ export class ApiKeysController {
 
 function describeKey(key: ApiKeyRecord | Omit<ApiKeyRecord, 'secretHash'>) {
   const now = Date.now();
-  const state = key.revokedAt !== null ? 'revoked' : key.expiresAt !== null && key.expiresAt <= now ? 'expired' : 'active';
+  const state =
+    key.revokedAt !== null
+      ? 'revoked'
+      : key.expiresAt !== null && key.expiresAt <= now
+        ? 'expired'
+        : 'active';
 
   return {
     id: key.id,

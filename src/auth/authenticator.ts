@@ -47,7 +47,10 @@ export class Authenticator {
   }
 
   /** `challenge` is sent with a 401 when the credentials fail. */
-  async registryCaller(request: FastifyRequest, challenge: (error?: string) => string): Promise<RegistryCaller> {
+  async registryCaller(
+    request: FastifyRequest,
+    challenge: (error?: string) => string,
+  ): Promise<RegistryCaller> {
     const inAnonymousNetwork = this.inAnonymousNetwork(request);
     const presented = this.parse(request, challenge());
 
@@ -55,7 +58,12 @@ export class Authenticator {
       case 'none':
         return { subject: { kind: 'anonymous', inAnonymousNetwork }, scheme: 'none' };
       case 'basic': {
-        const user = await this.credentials.verify(presented.username, presented.password, request.ip, challenge());
+        const user = await this.credentials.verify(
+          presented.username,
+          presented.password,
+          request.ip,
+          challenge(),
+        );
 
         return {
           subject: { kind: 'user', ...user, inAnonymousNetwork },
@@ -71,7 +79,13 @@ export class Authenticator {
         const subject: Subject =
           token.username === ''
             ? { kind: 'anonymous', inAnonymousNetwork }
-            : { kind: 'user', username: token.username, groups: token.groups, method: 'token', inAnonymousNetwork };
+            : {
+                kind: 'user',
+                username: token.username,
+                groups: token.groups,
+                method: 'token',
+                inAnonymousNetwork,
+              };
 
         return { subject, scheme: 'bearer', token };
       }
@@ -85,7 +99,13 @@ export class Authenticator {
 
     if (session) {
       return {
-        subject: { kind: 'user', username: session.username, groups: session.groups, method: session.method === 'oidc' ? 'oidc' : 'htpasswd', inAnonymousNetwork },
+        subject: {
+          kind: 'user',
+          username: session.username,
+          groups: session.groups,
+          method: session.method === 'oidc' ? 'oidc' : 'htpasswd',
+          inAnonymousNetwork,
+        },
         session,
       };
     }
@@ -93,7 +113,10 @@ export class Authenticator {
     const forwarded = this.forwardedUser(request);
 
     if (forwarded) {
-      return { subject: { kind: 'user', ...forwarded, method: 'forward-auth', inAnonymousNetwork }, forwarded: true };
+      return {
+        subject: { kind: 'user', ...forwarded, method: 'forward-auth', inAnonymousNetwork },
+        forwarded: true,
+      };
     }
 
     const presented = this.parse(request, undefined);
@@ -105,7 +128,9 @@ export class Authenticator {
     }
 
     if (presented.scheme === 'bearer') {
-      throw new AuthenticationRequiredError('registry tokens are not accepted here; sign in or use Basic credentials');
+      throw new AuthenticationRequiredError(
+        'registry tokens are not accepted here; sign in or use Basic credentials',
+      );
     }
 
     return { subject: { kind: 'anonymous', inAnonymousNetwork } };

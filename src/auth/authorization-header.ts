@@ -29,7 +29,9 @@ export function parseAuthorization(header: string | string[] | undefined): Prese
 
   if (scheme === 'bearer') {
     if (!tokenPattern.test(value)) {
-      throw new MalformedAuthorizationError('the Bearer token is missing or has characters a token cannot have');
+      throw new MalformedAuthorizationError(
+        'the Bearer token is missing or has characters a token cannot have',
+      );
     }
 
     return { scheme: 'bearer', token: value };
@@ -56,7 +58,9 @@ function parseBasic(value: string): PresentedCredentials {
   const colon = pair.indexOf(':');
 
   if (colon <= 0) {
-    throw new MalformedAuthorizationError('the Basic credentials must be "username:password" with a username');
+    throw new MalformedAuthorizationError(
+      'the Basic credentials must be "username:password" with a username',
+    );
   }
 
   return { scheme: 'basic', username: pair.slice(0, colon), password: pair.slice(colon + 1) };

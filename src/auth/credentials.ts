@@ -21,6 +21,8 @@ export interface VerifiedUser {
   method: 'htpasswd' | 'api-key';
   /** Set when the password was an API key, so refresh tokens stop working once it is revoked. */
   apiKeyId?: string;
+  /** When the API key expires, if it does; a cached verification never outlives it. */
+  expiresAt?: number;
 }
 
 /** A verified password is trusted again for this long, so Basic on every request costs one bcrypt. */
@@ -71,7 +73,12 @@ export class Credentials implements OnModuleDestroy {
    * Returns the user, or throws AuthenticationRequiredError (with `challenge` for registry clients) or
    * TooManyLoginFailuresError. `address` is the client address the failure limit counts against.
    */
-  async verify(username: string, password: string, address: string, challenge?: string): Promise<VerifiedUser> {
+  async verify(
+    username: string,
+    password: string,
+    address: string,
+    challenge?: string,
+  ): Promise<VerifiedUser> {
     const retryAfter = this.failedLogins.retryAfterSeconds(address);
 
     if (retryAfter > 0) {
@@ -103,7 +110,10 @@ export class Credentials implements OnModuleDestroy {
       this.verified.clear();
     }
 
-    this.verified.set(cacheKey, { user, until: Date.now() + verifiedCacheMs });
+    this.verified.set(cacheKey, {
+      user,
+      until: Math.min(Date.now() + verifiedCacheMs, user.expiresAt ?? Infinity),
+    });
     this.audit.record('login', { user: username, method: user.method, address });
 
     return user;
@@ -145,7 +155,12 @@ export class Credentials implements OnModuleDestroy {
     const key = await this.apiKeys.find(id);
     const now = Date.now();
 
-    if (!key || key.username !== username || !hashesEqual(key.secretHash, sha256Hex(secret)) || !isUsable(key, now)) {
+    if (
+      !key ||
+      key.username !== username ||
+      !hashesEqual(key.secretHash, sha256Hex(secret)) ||
+      !isUsable(key, now)
+    ) {
       return undefined;
     }
 
@@ -159,7 +174,13 @@ export class Credentials implements OnModuleDestroy {
       await this.apiKeys.recordUse(id, now);
     }
 
-    return { username, groups, method: 'api-key', apiKeyId: id };
+    return {
+      username,
+      groups,
+      method: 'api-key',
+      apiKeyId: id,
+      ...(key.expiresAt === null ? {} : { expiresAt: key.expiresAt }),
+    };
   }
 
   private async fail(username: string, address: string, reason: string): Promise<void> {

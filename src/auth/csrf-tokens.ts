@@ -27,7 +27,9 @@ export class CsrfTokens {
       return caller.session.csrfToken;
     }
 
-    return caller.forwarded && caller.subject.kind === 'user' ? userCsrfToken(this.secret, caller.subject.username) : undefined;
+    return caller.forwarded && caller.subject.kind === 'user'
+      ? userCsrfToken(this.secret, caller.subject.username)
+      : undefined;
   }
 
   check(request: FastifyRequest, caller: WebCaller): boolean {

@@ -62,7 +62,10 @@ export class HtpasswdFile {
     try {
       text = readFileSync(this.path, 'utf8');
     } catch (error) {
-      this.logger.error({ file: this.path, reason: (error as NodeJS.ErrnoException).code }, 'htpasswd file unreadable');
+      this.logger.error(
+        { file: this.path, reason: (error as NodeJS.ErrnoException).code },
+        'htpasswd file unreadable',
+      );
       this.hashes = new Map();
 
       return;
@@ -109,9 +112,15 @@ export function parseHtpasswd(text: string): ParsedHtpasswd {
     if (separator <= 0) {
       rejected.push({ line: index + 1, reason: 'expected "username:hash"' });
     } else if (!bcryptPattern.test(hash)) {
-      rejected.push({ line: index + 1, reason: `${hashFormat(hash)} is not supported; use bcrypt (htpasswd -B)` });
+      rejected.push({
+        line: index + 1,
+        reason: `${hashFormat(hash)} is not supported; use bcrypt (htpasswd -B)`,
+      });
     } else if (hashes.has(username)) {
-      rejected.push({ line: index + 1, reason: `user "${username}" is listed twice; the first entry is used` });
+      rejected.push({
+        line: index + 1,
+        reason: `user "${username}" is listed twice; the first entry is used`,
+      });
     } else {
       hashes.set(username, hash);
     }

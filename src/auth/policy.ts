@@ -38,7 +38,8 @@ export class AccessPolicy {
       return granted;
     }
 
-    const add = (actions: readonly AccessAction[] | undefined) => actions?.forEach((action) => granted.add(action));
+    const add = (actions: readonly AccessAction[] | undefined) =>
+      actions?.forEach((action) => granted.add(action));
 
     // Anonymous rules apply to every client inside the anonymous networks, signed in or not, so signing
     // in never takes away what the same client could do without it.

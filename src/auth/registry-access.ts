@@ -14,14 +14,15 @@ export type ScopeAction = 'pull' | 'push' | 'delete';
 
 /** What a registry request needs: the API root, the catalog, or actions on one repository. */
 export type RegistryNeed =
-  | { kind: 'base' }
-  | { kind: 'catalog' }
-  | { kind: 'repository'; name: string; actions: ScopeAction[] };
+  { kind: 'base' } | { kind: 'catalog' } | { kind: 'repository'; name: string; actions: ScopeAction[] };
 
 /** What the caller of one request may do; handlers ask it about other repositories and tag moves. */
 export interface AccessGrant {
   subject: Subject;
+  /** Whether this request may take `action` on `repository`: the policy and, if any, the token agree. */
   permits(repository: string, action: AccessAction): boolean;
+  /** Whether the subject may read `repository` at all, whatever the token's scopes; for listings. */
+  mayRead(repository: string): boolean;
 }
 
 /** Which policy actions satisfy each token action; `push` is either creating or moving tags. */
@@ -94,7 +95,8 @@ export class RegistryAccess {
 
     return wanted.filter(
       (action): action is ScopeAction =>
-        action in policyActionsOf && policyActionsOf[action as ScopeAction].some((needed) => allowed.has(needed)),
+        action in policyActionsOf &&
+        policyActionsOf[action as ScopeAction].some((needed) => allowed.has(needed)),
     );
   }
 
@@ -111,6 +113,7 @@ export class RegistryAccess {
       permits: (repository, action) =>
         this.policy.allows(subject, repository, action) &&
         (token === undefined || tokenCovers(token.access, 'repository', repository, scopeActionOf[action])),
+      mayRead: (repository) => this.policy.allows(subject, repository, 'read'),
     };
   }
 
@@ -149,12 +152,15 @@ export class RegistryAccess {
 const openGrant: AccessGrant = {
   subject: { kind: 'anonymous', inAnonymousNetwork: true },
   permits: () => true,
+  mayRead: () => true,
 };
 
 function tokenCovers(access: readonly ResourceAccess[], type: string, name: string, action: string): boolean {
   return access.some(
     (entry) =>
-      entry.type === type && entry.name === name && (entry.actions.includes(action) || entry.actions.includes('*')),
+      entry.type === type &&
+      entry.name === name &&
+      (entry.actions.includes(action) || entry.actions.includes('*')),
   );
 }
 

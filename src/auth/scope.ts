@@ -33,7 +33,10 @@ function parseScope(scope: string): ResourceAccess {
   // A resource class, as in `repository(plugin)`, does not change what is granted.
   const type = scope.slice(0, first).replace(/\([a-z0-9]+\)$/, '');
   const name = scope.slice(first + 1, last);
-  const actions = scope.slice(last + 1).split(',').filter((action) => action !== '');
+  const actions = scope
+    .slice(last + 1)
+    .split(',')
+    .filter((action) => action !== '');
 
   if (type === 'repository') {
     checkName(scope, name);

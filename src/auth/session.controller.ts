@@ -55,7 +55,9 @@ export class SessionController {
             admin: this.access.policy.isAdmin(user),
           }
         : {}),
-      ...(caller && this.csrf.tokenFor(caller) !== undefined ? { csrfToken: this.csrf.tokenFor(caller) } : {}),
+      ...(caller && this.csrf.tokenFor(caller) !== undefined
+        ? { csrfToken: this.csrf.tokenFor(caller) }
+        : {}),
     };
   }
 
@@ -73,7 +75,9 @@ export class SessionController {
       method: user.method,
     });
 
-    await reply.status(200).send({ username: user.username, groups: user.groups, csrfToken: session.csrfToken });
+    await reply
+      .status(200)
+      .send({ username: user.username, groups: user.groups, csrfToken: session.csrfToken });
   }
 
   /**
@@ -85,7 +89,9 @@ export class SessionController {
     const session = await this.sessions.find(request);
 
     if (session && !this.csrf.check(request, { subject: request.caller!.subject, session })) {
-      throw new AuthenticationRequiredError('missing or wrong X-CSRF-Token header; read it from GET /auth/session');
+      throw new AuthenticationRequiredError(
+        'missing or wrong X-CSRF-Token header; read it from GET /auth/session',
+      );
     }
 
     await this.sessions.destroy(request, reply);

@@ -1,4 +1,11 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomUUID,
+} from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -115,7 +122,12 @@ export class TokenService {
     return { username: payload.sub, ...(typeof payload.key === 'string' ? { apiKeyId: payload.key } : {}) };
   }
 
-  private async sign(type: string, ttl: number, subject: string, claims: Record<string, unknown>): Promise<IssuedToken> {
+  private async sign(
+    type: string,
+    ttl: number,
+    subject: string,
+    claims: Record<string, unknown>,
+  ): Promise<IssuedToken> {
     const now = Math.floor(Date.now() / 1000);
     const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: this.algorithm, typ: type, kid: this.keyId })
@@ -165,11 +177,17 @@ function loadOrCreateKey(file: string): KeyObject {
     pem = readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new Error(`cannot read the token signing key ${file}: ${(error as Error).message}`);
+      throw new Error(`cannot read the token signing key ${file}: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
 
-    pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    }) as string;
     mkdirSync(dirname(file), { recursive: true });
+
     // `wx` never replaces a key another replica wrote in the meantime; that key is then read back.
     try {
       writeFileSync(file, pem, { mode: 0o600, flag: 'wx' });
@@ -189,21 +207,23 @@ function loadOrCreateKey(file: string): KeyObject {
   }
 }
 
-function algorithmOf(key: KeyObject): string {
-  const details = key.asymmetricKeyDetails;
+/** JWS algorithms by key type, and for EC keys by curve. */
+const algorithms: Record<string, string> = {
+  'ec:prime256v1': 'ES256',
+  'ec:secp384r1': 'ES384',
+  rsa: 'RS256',
+  ed25519: 'EdDSA',
+};
 
-  switch (key.asymmetricKeyType) {
-    case 'ec':
-      if (details?.namedCurve === 'prime256v1') return 'ES256';
-      if (details?.namedCurve === 'secp384r1') return 'ES384';
-      break;
-    case 'rsa':
-      return 'RS256';
-    case 'ed25519':
-      return 'EdDSA';
+function algorithmOf(key: KeyObject): string {
+  const type = key.asymmetricKeyType ?? 'unknown';
+  const algorithm = algorithms[type === 'ec' ? `ec:${key.asymmetricKeyDetails?.namedCurve}` : type];
+
+  if (algorithm !== undefined) {
+    return algorithm;
   }
 
-  throw new Error(`token signing keys must be EC P-256 or P-384, RSA or Ed25519, not ${key.asymmetricKeyType}`);
+  throw new Error(`token signing keys must be EC P-256 or P-384, RSA or Ed25519, not ${type}`);
 }
 
 function describeJoseError(error: unknown): string {
@@ -212,7 +232,9 @@ function describeJoseError(error: unknown): string {
   }
 
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
-    return error.claim === 'nbf' ? 'the token is not valid yet' : `the token's "${error.claim}" claim is not accepted`;
+    return error.claim === 'nbf'
+      ? 'the token is not valid yet'
+      : `the token's "${error.claim}" claim is not accepted`;
   }
 
   if (error instanceof joseErrors.JOSEAlgNotAllowed) {

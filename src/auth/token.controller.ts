@@ -1,7 +1,11 @@
 import { Controller, Get, HttpException, Inject, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
-import { AuthenticationRequiredError, DomainError, TooManyLoginFailuresError } from '../common/domain-errors.js';
+import {
+  AuthenticationRequiredError,
+  DomainError,
+  TooManyLoginFailuresError,
+} from '../common/domain-errors.js';
 import { Authenticator } from './authenticator.js';
 import { MalformedAuthorizationError, parseAuthorization } from './authorization-header.js';
 import { Credentials, type VerifiedUser } from './credentials.js';
@@ -60,7 +64,11 @@ export class TokenController {
 
       if (grant === 'password') {
         if (!form.username || form.password === undefined) {
-          throw new TokenRequestError(400, 'invalid_request', 'the password grant needs username and password');
+          throw new TokenRequestError(
+            400,
+            'invalid_request',
+            'the password grant needs username and password',
+          );
         }
 
         const user = await this.verify(form.username, form.password, request.ip);
@@ -73,7 +81,11 @@ export class TokenController {
 
         await this.respond(request, reply, await this.refreshUser(form.refresh_token), scopes, false);
       } else {
-        throw new TokenRequestError(400, 'unsupported_grant_type', 'grant_type must be password or refresh_token');
+        throw new TokenRequestError(
+          400,
+          'unsupported_grant_type',
+          'grant_type must be password or refresh_token',
+        );
       }
     } catch (error) {
       await sendOAuthError(reply, error);
@@ -82,13 +94,21 @@ export class TokenController {
 
   private assertEnabled(): void {
     if (!this.access.enabled) {
-      throw new TokenRequestError(404, 'invalid_request', 'authentication is not configured on this registry');
+      throw new TokenRequestError(
+        404,
+        'invalid_request',
+        'authentication is not configured on this registry',
+      );
     }
   }
 
   private scopesOf(values: string[], service: string | null | undefined): ResourceAccess[] {
     if (service !== null && service !== undefined && service !== this.tokens.service) {
-      throw new TokenRequestError(400, 'invalid_request', `unknown service "${service}"; this is "${this.tokens.service}"`);
+      throw new TokenRequestError(
+        400,
+        'invalid_request',
+        `unknown service "${service}"; this is "${this.tokens.service}"`,
+      );
     }
 
     try {
@@ -122,7 +142,9 @@ export class TokenController {
     try {
       return await this.credentials.verify(username, password, address);
     } catch (error) {
-      throw error instanceof AuthenticationRequiredError ? new TokenRequestError(400, 'invalid_grant', error.message) : error;
+      throw error instanceof AuthenticationRequiredError
+        ? new TokenRequestError(400, 'invalid_grant', error.message)
+        : error;
     }
   }
 
@@ -136,7 +158,11 @@ export class TokenController {
       claims.apiKeyId === undefined || (await this.credentials.apiKeyValid(claims.username, claims.apiKeyId));
 
     if (groups === undefined || !keyValid) {
-      throw new TokenRequestError(400, 'invalid_grant', 'refresh token rejected: the user or API key no longer exists');
+      throw new TokenRequestError(
+        400,
+        'invalid_grant',
+        'refresh token rejected: the user or API key no longer exists',
+      );
     }
 
     return claims.apiKeyId === undefined
@@ -158,9 +184,15 @@ export class TokenController {
     const access = scopes
       .map((scope) => ({ ...scope, actions: this.grant(subject, scope) }))
       .filter((scope) => scope.actions.length > 0);
-    const issued = await this.tokens.issueAccess({ username: user?.username ?? '', groups: user?.groups ?? [], access });
+    const issued = await this.tokens.issueAccess({
+      username: user?.username ?? '',
+      groups: user?.groups ?? [],
+      access,
+    });
     const refreshToken =
-      offline && user ? await this.tokens.issueRefresh({ username: user.username, apiKeyId: user.apiKeyId }) : undefined;
+      offline && user
+        ? await this.tokens.issueRefresh({ username: user.username, apiKeyId: user.apiKeyId })
+        : undefined;
 
     await reply
       .status(200)
@@ -185,7 +217,11 @@ export class TokenController {
 
 function formOf(body: unknown): Record<string, string | undefined> {
   if (typeof body !== 'object' || body === null) {
-    throw new TokenRequestError(400, 'invalid_request', 'send the token request as application/x-www-form-urlencoded');
+    throw new TokenRequestError(
+      400,
+      'invalid_request',
+      'send the token request as application/x-www-form-urlencoded',
+    );
   }
 
   return body as Record<string, string | undefined>;

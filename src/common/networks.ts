@@ -24,7 +24,9 @@ export class NetworkList {
 
     const parsed = ipaddr.process(address);
 
-    return this.ranges.some(([network, bits]) => network.kind() === parsed.kind() && parsed.match(network, bits));
+    return this.ranges.some(
+      ([network, bits]) => network.kind() === parsed.kind() && parsed.match(network, bits),
+    );
   }
 }
 

@@ -446,3 +446,111 @@ describe('loadConfig', () => {
     assert.equal(configErrorOf(() => loadConfig(file, {})).source, file);
   });
 });
+
+describe('validateConfig auth and access', () => {
+  it('leaves auth off and gives the default policy when neither section is set', () => {
+    const config = validateConfig({}, 'test');
+
+    assert.equal(config.auth, undefined);
+    assert.deepEqual(config.access.anonymous.networks, ['127.0.0.0/8', '::1/128']);
+    assert.deepEqual(Object.keys(config.access.repositories), ['**']);
+  });
+
+  it('fills auth defaults and puts the signing key in the data directory', () => {
+    const config = validateConfig(
+      { storage: { rootDirectory: '/srv/wharf' }, auth: { htpasswd: { path: '/etc/wharf/htpasswd' } } },
+      'test',
+    );
+
+    assert.equal(config.auth?.token.signingKeyFile, '/srv/wharf/token-signing.pem');
+    assert.equal(config.auth?.token.ttl, '5m');
+    assert.equal(config.auth?.forwardAuth.enabled, false);
+  });
+
+  it('accepts the policy shape of the design document', () => {
+    const config = validateConfig(
+      {
+        access: {
+          anonymous: { networks: ['127.0.0.0/8', '::1/128'] },
+          repositories: {
+            '**': { anonymous: ['read'], authenticated: ['read'] },
+            'team/**': {
+              users: { alice: ['read', 'create', 'update', 'delete'] },
+              groups: { developers: ['read'] },
+            },
+          },
+          admins: { users: ['admin'], groups: ['registry-admins'] },
+          metrics: { anonymous: true },
+        },
+      },
+      'test',
+    );
+
+    assert.deepEqual(config.access.admins.groups, ['registry-admins']);
+  });
+
+  const rejected: [string, Record<string, unknown>, string, RegExp][] = [
+    [
+      'an unknown action',
+      { access: { repositories: { '**': { anonymous: ['write'] } } } },
+      'access.repositories.**.anonymous',
+      /list of actions/,
+    ],
+    [
+      'an unknown rule key',
+      { access: { repositories: { '**': { everyone: ['read'] } } } },
+      'access.repositories.**.everyone',
+      /unknown key/,
+    ],
+    [
+      'users that are not a mapping',
+      { access: { repositories: { '**': { users: ['alice'] } } } },
+      'access.repositories.**.users',
+      /map each name/,
+    ],
+    [
+      'a user with a bad action list',
+      { access: { repositories: { a: { users: { alice: 'read' } } } } },
+      'access.repositories.a.users.alice',
+      /list of actions/,
+    ],
+    [
+      'a glob with upper case',
+      { access: { repositories: { 'Team/**': { anonymous: ['read'] } } } },
+      'access.repositories.Team/**',
+      /glob/,
+    ],
+    [
+      'a rule that is not a mapping',
+      { access: { repositories: { a: 'read' } } },
+      'access.repositories.a',
+      /mapping/,
+    ],
+    [
+      'a bad anonymous network',
+      { access: { anonymous: { networks: ['10.0.0.0/40'] } } },
+      'access.anonymous.networks.0',
+      /CIDR/,
+    ],
+    ['a bad trusted proxy', { http: { trustedProxies: ['proxy.local'] } }, 'http.trustedProxies.0', /CIDR/],
+    [
+      'OIDC without a redirect base',
+      { auth: { oidc: { issuer: 'https://id.example.com/application/o/wharf/', clientId: 'wharf' } } },
+      'auth.oidc.redirectBase',
+      /redirectBase or http.externalUrl/,
+    ],
+    ['an unknown auth key', { auth: { ldap: {} } }, 'auth.ldap', /unknown key/],
+    ['a token ttl without a unit', { auth: { token: { ttl: '300' } } }, 'auth.token.ttl', /duration/],
+  ];
+
+  for (const [title, raw, key, reason] of rejected) {
+    it(`rejects ${title}`, () => {
+      const problem = problemAt(
+        problemsOf(() => validateConfig(raw, 'test')),
+        key,
+      );
+
+      assert.match(problem.reason, reason);
+    });
+  }
+});

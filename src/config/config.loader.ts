@@ -256,8 +256,13 @@ export function checkRepositoryRules(rules: unknown): ConfigProblem[] {
   return problems;
 }
 
-function checkActions(key: string, value: unknown, problem: (key: string, value: unknown, reason: string) => void) {
-  const valid = Array.isArray(value) && value.every((action) => accessActions.includes(action as AccessAction));
+function checkActions(
+  key: string,
+  value: unknown,
+  problem: (key: string, value: unknown, reason: string) => void,
+) {
+  const valid =
+    Array.isArray(value) && value.every((action) => accessActions.includes(action as AccessAction));
 
   if (!valid) {
     problem(key, value, `must be a list of actions from ${accessActions.join(', ')}`);

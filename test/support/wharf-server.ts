@@ -18,6 +18,11 @@ export interface WharfServer {
   output(): string;
   /** The JSON log records written so far. */
   logRecords(): Record<string, unknown>[];
+  /**
+   * Waits until a log record matches, for up to 5 s, because the process writes its log through a pipe
+   * that the test reads a moment after the response arrives. Returns every matching record.
+   */
+  waitForLog(matches: (record: Record<string, unknown>) => boolean): Promise<Record<string, unknown>[]>;
   /** Stops the process with SIGTERM and waits for it to exit. */
   stop(): Promise<void>;
   /** Kills the process with SIGKILL and waits for it to exit; the data directory stays. */
@@ -90,6 +95,22 @@ export async function startWharf(options: StartWharfOptions = {}): Promise<Wharf
     await exited;
   };
 
+  const logRecords = () => output.flatMap((entry) => entry.split('\n')).flatMap(parseRecord);
+
+  const waitForLog = async (matches: (record: Record<string, unknown>) => boolean) => {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const found = logRecords().filter(matches);
+
+      if (found.length > 0) {
+        return found;
+      }
+
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    return [];
+  };
+
   return {
     baseUrl,
     hostPort: new URL(baseUrl).host,
@@ -97,7 +118,8 @@ export async function startWharf(options: StartWharfOptions = {}): Promise<Wharf
     databasePath,
     process: child,
     output: () => output.join(''),
-    logRecords: () => output.flatMap((entry) => entry.split('\n')).flatMap(parseRecord),
+    logRecords,
+    waitForLog,
     stop: () => stopWith('SIGTERM'),
     kill: () => stopWith('SIGKILL'),
     dispose: async () => {

@@ -70,7 +70,11 @@ export class BlobsHandler {
 
   private async delete(route: BlobRoute, request: FastifyRequest, reply: FastifyReply) {
     await this.blobs.delete(route.name, route.digest);
-    this.audit.record('delete', { user: callerName(request), repository: route.name, digest: route.digest.toString() });
+    this.audit.record('delete', {
+      user: callerName(request),
+      repository: route.name,
+      digest: route.digest.toString(),
+    });
     await reply.status(202).header('Content-Length', 0).send();
   }
 }

@@ -50,7 +50,7 @@ export class ListingsHandler {
     const { limit, last } = paginationOf(request);
     const grant = request.registryGrant;
     const page = grant
-      ? await this.readablePage(limit, last, (name) => grant.permits(name, 'read'))
+      ? await this.readablePage(limit, last, (name) => grant.mayRead(name))
       : await this.repositories.list(limit, last);
 
     this.addNextLink(reply, this.urls.catalog(), limit, page);
@@ -58,7 +58,11 @@ export class ListingsHandler {
   }
 
   /** A catalog page of the repositories the caller may read, reading on until the page is full. */
-  private async readablePage(limit: number, last: string | undefined, readable: (name: string) => boolean): Promise<Page> {
+  private async readablePage(
+    limit: number,
+    last: string | undefined,
+    readable: (name: string) => boolean,
+  ): Promise<Page> {
     const items: string[] = [];
     let after = last;
 

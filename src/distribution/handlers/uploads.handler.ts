@@ -57,7 +57,11 @@ export class UploadsHandler {
 
       // A mount needs read access to its source; without it the client gets an ordinary upload, as when
       // the blob is not there, so nothing tells it whether the blob exists.
-      if (from !== null && mayRead(request, parseName(from)) && (await this.blobs.mount(route.name, digest, from))) {
+      if (
+        from !== null &&
+        mayRead(request, parseName(from)) &&
+        (await this.blobs.mount(route.name, digest, from))
+      ) {
         return this.sendCreated(reply, route.name, digest);
       }
     } else if (digestText !== null) {
