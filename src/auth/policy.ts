@@ -78,11 +78,6 @@ export class AccessPolicy {
       this.isAdmin(subject)
     );
   }
-
-  /** Whether the subject can be anonymous at all: outside the anonymous networks, nobody is. */
-  mayBeAnonymous(subject: Subject): boolean {
-    return subject.kind === 'user' || subject.inAnonymousNetwork;
-  }
 }
 
 function isListed(list: { users: string[]; groups: string[] }, username: string, groups: readonly string[]) {

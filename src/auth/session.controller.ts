@@ -2,7 +2,7 @@ import { Body, Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
 import { IsString, MaxLength, MinLength } from 'class-validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
-import { AuthenticationRequiredError } from '../common/domain-errors.js';
+import { AccessDeniedError, AuthenticationRequiredError } from '../common/domain-errors.js';
 import { AuditLog } from './audit-log.js';
 import { Credentials } from './credentials.js';
 import { CsrfTokens } from './csrf-tokens.js';
@@ -88,10 +88,10 @@ export class SessionController {
   async logout(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
     const session = await this.sessions.find(request);
 
-    if (session && !this.csrf.check(request, { subject: request.caller!.subject, session })) {
-      throw new AuthenticationRequiredError(
-        'missing or wrong X-CSRF-Token header; read it from GET /auth/session',
-      );
+    const subject = request.caller?.subject ?? { kind: 'anonymous', inAnonymousNetwork: false };
+
+    if (session && !this.csrf.check(request, { subject, session })) {
+      throw new AccessDeniedError('missing or wrong X-CSRF-Token header; read it from GET /auth/session');
     }
 
     await this.sessions.destroy(request, reply);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 
 import {
@@ -553,4 +554,22 @@ describe('validateConfig auth and access', () => {
       assert.match(problem.reason, reason);
     });
   }
+});
+
+describe('shipped configuration files', () => {
+  const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+  for (const file of ['config/wharf.yaml', 'config/wharf.auth.example.yaml']) {
+    it(`${file} is valid`, () => {
+      assert.doesNotThrow(() => loadConfig(join(repositoryRoot, file)));
+    });
+  }
+
+  it('the auth example turns on htpasswd, OIDC and tokens', () => {
+    const config = loadConfig(join(repositoryRoot, 'config/wharf.auth.example.yaml'));
+
+    assert.equal(config.auth?.oidc?.issuer, 'https://auth.example.com/application/o/wharf/');
+    assert.equal(config.auth?.htpasswd?.path, '/etc/wharf/htpasswd');
+    assert.deepEqual(config.access.admins.groups, ['registry-admins']);
+  });
 });

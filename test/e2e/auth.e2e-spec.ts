@@ -812,3 +812,172 @@ describe('authentication with anonymous pulls disallowed', () => {
     assert.equal(response.status, 401);
   });
 });
+
+describe('browser sign-in with a password', () => {
+  let workDirectory: string;
+  let wharf: WharfServer;
+
+  const url = (path: string) => `${wharf.baseUrl}${path}`;
+
+  before(async () => {
+    workDirectory = await mkdtemp(join(tmpdir(), 'wharf-auth-session-'));
+
+    const htpasswdPath = join(workDirectory, 'htpasswd');
+
+    await writeFile(htpasswdPath, `${htpasswdLine('alice', passwords.alice)}\n`);
+    wharf = await startWharf({ config: { auth: { htpasswd: { path: htpasswdPath } }, access: policy } });
+  });
+
+  after(async () => {
+    await wharf?.dispose();
+
+    if (workDirectory) {
+      await rm(workDirectory, { recursive: true, force: true });
+    }
+  });
+
+  async function signIn(): Promise<{ cookie: string; csrfToken: string; setCookie: string }> {
+    const response = await fetch(url('/auth/login'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'alice', password: passwords.alice }),
+    });
+    const body = (await response.json()) as { csrfToken: string };
+    const setCookie = response.headers.get('set-cookie') ?? '';
+
+    assert.equal(response.status, 200);
+
+    return { cookie: setCookie.split(';')[0], csrfToken: body.csrfToken, setCookie };
+  }
+
+  it('starts a session in an HttpOnly, SameSite=Lax cookie', async () => {
+    const { cookie, setCookie } = await signIn();
+    const session = (await (await fetch(url('/auth/session'), { headers: { cookie } })).json()) as {
+      authenticated: boolean;
+      username: string;
+      method: string;
+    };
+
+    assert.match(setCookie, /HttpOnly/);
+    assert.match(setCookie, /SameSite=Lax/);
+    assert.doesNotMatch(setCookie, /Secure/);
+    assert.equal(session.authenticated, true);
+    assert.equal(session.username, 'alice');
+  });
+
+  it('refuses a wrong password without starting a session', async () => {
+    const response = await fetch(url('/auth/login'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'alice', password: 'wrong' }),
+    });
+
+    assert.equal(response.status, 401);
+    assert.equal(response.headers.get('set-cookie'), null);
+    assert.equal(response.headers.get('www-authenticate'), null);
+  });
+
+  it('needs the CSRF token for state-changing requests made with the cookie', async () => {
+    const { cookie, csrfToken } = await signIn();
+    const create = (headers: Record<string, string>) =>
+      fetch(url('/api/v1/apikeys'), {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ label: 'browser' }),
+      });
+
+    assert.equal((await create({})).status, 403);
+    assert.equal((await create({ 'x-csrf-token': 'wrong' })).status, 403);
+    assert.equal((await create({ 'x-csrf-token': csrfToken })).status, 201);
+  });
+
+  it('signs out: the cookie is cleared and the session no longer works', async () => {
+    const { cookie, csrfToken } = await signIn();
+    const refused = await fetch(url('/auth/logout'), { method: 'POST', headers: { cookie } });
+    const response = await fetch(url('/auth/logout'), {
+      method: 'POST',
+      headers: { cookie, 'x-csrf-token': csrfToken },
+    });
+    const body = (await response.json()) as { redirectTo: string };
+    const after = (await (await fetch(url('/auth/session'), { headers: { cookie } })).json()) as {
+      authenticated: boolean;
+    };
+
+    assert.equal(refused.status, 403);
+    assert.equal(response.status, 200);
+    assert.equal(body.redirectTo, '/home');
+    assert.match(response.headers.get('set-cookie') ?? '', /Max-Age=0/);
+    assert.equal(after.authenticated, false);
+  });
+
+  it('ignores a forged or unknown session cookie', async () => {
+    const response = await fetch(url('/api/v1/apikeys'), { headers: { cookie: 'wharf_session=forged' } });
+
+    assert.equal(response.status, 401);
+  });
+});
+
+describe('forward-auth headers', () => {
+  const headers = { 'x-authentik-username': 'carol', 'x-authentik-groups': 'developers|registry-admins' };
+  let trusted: WharfServer;
+  let untrusted: WharfServer;
+
+  before(async () => {
+    const auth = { forwardAuth: { enabled: true } };
+
+    trusted = await startWharf({
+      config: {
+        http: { address: '127.0.0.1', port: 0, trustedProxies: ['127.0.0.1'] },
+        auth,
+        access: policy,
+      },
+    });
+    untrusted = await startWharf({
+      config: {
+        http: { address: '127.0.0.1', port: 0, trustedProxies: ['192.0.2.1'] },
+        auth,
+        access: policy,
+      },
+    });
+  });
+
+  after(async () => {
+    await trusted?.dispose();
+    await untrusted?.dispose();
+  });
+
+  it('names the user and groups on UI and API routes when a trusted proxy sends them', async () => {
+    const session = (await (await fetch(`${trusted.baseUrl}/auth/session`, { headers })).json()) as {
+      username: string;
+      groups: string[];
+      method: string;
+      csrfToken: string;
+    };
+    const created = await fetch(`${trusted.baseUrl}/api/v1/apikeys`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
+      body: JSON.stringify({ label: 'from-forward-auth' }),
+    });
+
+    assert.equal(session.username, 'carol');
+    assert.deepEqual(session.groups, ['developers', 'registry-admins']);
+    assert.equal(session.method, 'forward-auth');
+    assert.equal(created.status, 201);
+  });
+
+  it('never applies them to registry requests', async () => {
+    const response = await fetch(`${trusted.baseUrl}/v2/private/app/tags/list`, { headers });
+
+    assert.equal(response.status, 401);
+  });
+
+  it('ignores them from an address that is not a trusted proxy', async () => {
+    const session = (await (await fetch(`${untrusted.baseUrl}/auth/session`, { headers })).json()) as {
+      authenticated: boolean;
+    };
+    const keys = await fetch(`${untrusted.baseUrl}/api/v1/apikeys`, { headers });
+
+    assert.equal(session.authenticated, false);
+    assert.equal(keys.status, 401);
+  });
+});
