@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 
 import bcrypt from 'bcryptjs';
 import { pino } from 'pino';
@@ -54,33 +54,50 @@ describe('parseHtpasswd', () => {
 });
 
 describe('HtpasswdFile', () => {
+  let directory: string;
+  let path: string;
+  let file: HtpasswdFile;
+
+  beforeEach(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'wharf-htpasswd-'));
+    path = join(directory, 'htpasswd');
+    await writeFile(path, `alice:${hash('secret')}\n`);
+    file = new HtpasswdFile(path, pino({ level: 'silent' }));
+  });
+
+  afterEach(async () => {
+    file.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+
   it('verifies known users, refuses wrong passwords and unknown users, and reloads', async () => {
-    const directory = await mkdtemp(join(tmpdir(), 'wharf-htpasswd-'));
-    const path = join(directory, 'htpasswd');
+    assert.equal(await file.verify('alice', 'secret'), true);
+    assert.equal(await file.verify('alice', 'wrong'), false);
+    assert.equal(await file.verify('nobody', 'secret'), false);
 
-    try {
-      await writeFile(path, `alice:${hash('secret')}\n`);
+    await writeFile(path, `bob:${hash('other')}\n`);
+    file.load();
 
-      const file = new HtpasswdFile(path, pino({ level: 'silent' }));
+    assert.equal(await file.verify('alice', 'secret'), false);
+    assert.equal(await file.verify('bob', 'other'), true);
+  });
 
-      assert.equal(await file.verify('alice', 'secret'), true);
-      assert.equal(await file.verify('alice', 'wrong'), false);
-      assert.equal(await file.verify('nobody', 'secret'), false);
+  it('spends the same bcrypt work on unknown users as on known ones', async () => {
+    const compare = mock.method(bcrypt, 'compare');
 
-      await writeFile(path, `bob:${hash('other')}\n`);
-      file.load();
+    await file.verify('alice', 'wrong');
+    await file.verify('nobody', 'wrong');
 
-      assert.equal(await file.verify('alice', 'secret'), false);
-      assert.equal(await file.verify('bob', 'other'), true);
-      file.close();
-    } finally {
-      await rm(directory, { recursive: true, force: true });
-    }
+    const [known, unknown] = compare.mock.calls.map((call) => call.arguments[1] as string);
+
+    compare.mock.restore();
+    assert.equal(compare.mock.callCount(), 2);
+    assert.equal(bcrypt.getRounds(unknown), bcrypt.getRounds(known));
   });
 
   it('has no users when the file cannot be read', () => {
-    const file = new HtpasswdFile('/nonexistent/wharf/htpasswd', pino({ level: 'silent' }));
+    const missing = new HtpasswdFile(join(directory, 'missing'), pino({ level: 'silent' }));
 
-    assert.equal(file.has('alice'), false);
+    assert.equal(missing.has('alice'), false);
   });
 });
