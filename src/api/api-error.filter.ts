@@ -15,12 +15,16 @@ const codesByStatus: Record<number, string> = {
   413: 'SIZE_INVALID',
   415: 'UNSUPPORTED_MEDIA_TYPE',
   429: 'TOOMANYREQUESTS',
+  502: 'BAD_GATEWAY',
+  503: 'SERVICE_UNAVAILABLE',
+  504: 'GATEWAY_TIMEOUT',
 };
 
 /**
  * Writes errors of the auth endpoints and the admin API in the registry's error shape,
  * `{"errors":[{"code","message"}]}`. A 401 here never carries a Basic challenge, so a browser never shows
- * its password dialog. Unexpected errors are logged and answered with a bare 500.
+ * its password dialog. Unexpected errors are logged and answered with a bare 500; 502, 503 and 504
+ * raised on purpose keep their status, so clients know that retrying later can help.
  */
 @Catch()
 export class ApiErrorFilter implements ExceptionFilter {
@@ -57,7 +61,11 @@ function describe(exception: unknown) {
     return { status: mapped.status, code: mapped.code as string, message: mapped.message, headers };
   }
 
-  if (exception instanceof HttpException && exception.getStatus() < 500) {
+  // A 5xx HttpException is deliberate (an identity provider that is down, for example) and says so.
+  if (
+    exception instanceof HttpException &&
+    (exception.getStatus() < 500 || exception.getStatus() in codesByStatus)
+  ) {
     const status = exception.getStatus();
     const response = exception.getResponse() as string | { message?: string | string[] };
     const message = typeof response === 'string' ? response : response.message;

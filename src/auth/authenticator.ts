@@ -8,7 +8,7 @@ import type { SessionRecord } from '../metadata/stores/session.store.js';
 import { MalformedAuthorizationError, parseAuthorization } from './authorization-header.js';
 import { Credentials } from './credentials.js';
 import { SessionService } from './session.service.js';
-import type { Subject } from './subject.js';
+import type { AuthMethod, Subject } from './subject.js';
 import { type AccessClaims, InvalidTokenError, TokenService } from './token-service.js';
 
 /** Who a registry request comes from, and the token it presented if any. */
@@ -103,7 +103,7 @@ export class Authenticator {
           kind: 'user',
           username: session.username,
           groups: session.groups,
-          method: session.method === 'oidc' ? 'oidc' : 'htpasswd',
+          method: session.method as AuthMethod,
           inAnonymousNetwork,
         },
         session,

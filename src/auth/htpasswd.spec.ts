@@ -88,7 +88,7 @@ describe('HtpasswdFile', () => {
     await file.verify('alice', 'wrong');
     await file.verify('nobody', 'wrong');
 
-    const [known, unknown] = compare.mock.calls.map((call) => call.arguments[1] as string);
+    const [known, unknown] = compare.mock.calls.map((call) => call.arguments[1]);
 
     compare.mock.restore();
     assert.equal(compare.mock.callCount(), 2);

@@ -69,7 +69,7 @@ export class SessionController {
     }
 
     const user = await this.credentials.verify(body.username, body.password, request.ip);
-    const session = await this.sessions.create(reply, {
+    const session = await this.sessions.create(request, reply, {
       username: user.username,
       groups: user.groups,
       method: user.method,

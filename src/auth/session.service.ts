@@ -10,6 +10,9 @@ import { sha256Hex } from './api-key-format.js';
 
 export const sessionCookie = 'wharf_session';
 
+/** A sign-in must come back from the provider within this time; older pending sign-ins are deleted. */
+export const pendingLoginMaxAgeMs = 10 * 60 * 1000;
+
 export interface NewSession {
   username: string;
   groups: string[];
@@ -34,8 +37,11 @@ export class SessionService {
     this.secure = config.http.externalUrl?.startsWith('https:') ?? false;
   }
 
-  /** Starts a session and sets its cookie on the reply; returns the stored session. */
-  async create(reply: FastifyReply, session: NewSession): Promise<SessionRecord> {
+  /**
+   * Starts a session and sets its cookie on the reply, ending the browser's previous session if it
+   * sent one. Expired sessions of every user are deleted on the way.
+   */
+  async create(request: FastifyRequest, reply: FastifyReply, session: NewSession): Promise<SessionRecord> {
     const id = randomBytes(32).toString('base64url');
     const now = Date.now();
     const record: SessionRecord = {
@@ -49,6 +55,13 @@ export class SessionService {
       expiresAt: now + this.ttlMs,
     };
 
+    const previous = await this.find(request);
+
+    if (previous) {
+      await this.store.delete(previous.idHash);
+    }
+
+    await this.store.deleteExpired(now, now - pendingLoginMaxAgeMs);
     await this.store.create(record);
     reply.header('Set-Cookie', this.cookie(id, Math.floor(this.ttlMs / 1000)));
 

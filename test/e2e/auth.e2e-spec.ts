@@ -910,6 +910,45 @@ describe('browser sign-in with a password', () => {
     assert.equal(after.authenticated, false);
   });
 
+  it('keeps a session opened with an API key from creating keys', async () => {
+    const created = await fetch(url('/api/v1/apikeys'), {
+      method: 'POST',
+      headers: { authorization: basic('alice', passwords.alice), 'content-type': 'application/json' },
+      body: JSON.stringify({ label: 'browser-login' }),
+    });
+    const { secret } = (await created.json()) as ApiKeyResponse;
+    const login = await fetch(url('/auth/login'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'alice', password: secret }),
+    });
+    const { csrfToken } = (await login.json()) as { csrfToken: string };
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+    const refused = await fetch(url('/api/v1/apikeys'), {
+      method: 'POST',
+      headers: { cookie, 'x-csrf-token': csrfToken, 'content-type': 'application/json' },
+      body: JSON.stringify({ label: 'grandchild' }),
+    });
+
+    assert.equal(login.status, 200);
+    assert.equal(refused.status, 401);
+  });
+
+  it('ends the previous session when the same browser signs in again', async () => {
+    const first = await signIn();
+    const second = await fetch(url('/auth/login'), {
+      method: 'POST',
+      headers: { cookie: first.cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'alice', password: passwords.alice }),
+    });
+    const old = (await (await fetch(url('/auth/session'), { headers: { cookie: first.cookie } })).json()) as {
+      authenticated: boolean;
+    };
+
+    assert.equal(second.status, 200);
+    assert.equal(old.authenticated, false);
+  });
+
   it('ignores a forged or unknown session cookie', async () => {
     const response = await fetch(url('/api/v1/apikeys'), { headers: { cookie: 'wharf_session=forged' } });
 
