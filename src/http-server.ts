@@ -130,7 +130,9 @@ async function readBody(payload: IncomingMessage, contentType: string | undefine
   }
 
   if (mediaType !== undefined && mediaType !== 'application/json' && !mediaType.endsWith('+json')) {
-    throw Object.assign(new Error(`request bodies must be JSON or a form, not ${mediaType}`), { statusCode: 415 });
+    throw Object.assign(new Error(`request bodies must be JSON or a form, not ${mediaType}`), {
+      statusCode: 415,
+    });
   }
 
   try {
