@@ -33,3 +33,15 @@ export function hashesEqual(a: string, b: string): boolean {
 
   return left.length === right.length && timingSafeEqual(left, right);
 }
+
+/** Whether a key works now; only `active` keys are accepted as passwords. */
+export function apiKeyState(
+  key: { revokedAt: number | null; expiresAt: number | null },
+  now: number,
+): 'active' | 'expired' | 'revoked' {
+  if (key.revokedAt !== null) {
+    return 'revoked';
+  }
+
+  return key.expiresAt !== null && key.expiresAt <= now ? 'expired' : 'active';
+}

@@ -17,7 +17,7 @@ import type { FastifyRequest } from 'fastify';
 import { AuthenticationRequiredError } from '../common/domain-errors.js';
 import { ApiKeyStore, type ApiKeyRecord } from '../metadata/stores/api-key.store.js';
 import { UserStore } from '../metadata/stores/user.store.js';
-import { newApiKey, sha256Hex } from './api-key-format.js';
+import { apiKeyState, newApiKey, sha256Hex } from './api-key-format.js';
 import { AuditLog } from './audit-log.js';
 import { Credentials } from './credentials.js';
 
@@ -121,19 +121,12 @@ export class ApiKeysController {
   }
 }
 
+/** The API view of a key: everything but the secret's hash, with times in ISO 8601. */
 function describeKey(key: ApiKeyRecord | Omit<ApiKeyRecord, 'secretHash'>) {
-  const now = Date.now();
-  const state =
-    key.revokedAt !== null
-      ? 'revoked'
-      : key.expiresAt !== null && key.expiresAt <= now
-        ? 'expired'
-        : 'active';
-
   return {
     id: key.id,
     label: key.label,
-    state,
+    state: apiKeyState(key, Date.now()),
     createdAt: new Date(key.createdAt).toISOString(),
     expiresAt: key.expiresAt === null ? null : new Date(key.expiresAt).toISOString(),
     revokedAt: key.revokedAt === null ? null : new Date(key.revokedAt).toISOString(),

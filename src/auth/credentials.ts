@@ -9,7 +9,7 @@ import { WharfConfig } from '../config/config.schema.js';
 import { durationMs } from '../config/units.js';
 import { ApiKeyStore } from '../metadata/stores/api-key.store.js';
 import { UserStore } from '../metadata/stores/user.store.js';
-import { hashesEqual, parseApiKey, sha256Hex } from './api-key-format.js';
+import { apiKeyState, hashesEqual, parseApiKey, sha256Hex } from './api-key-format.js';
 import { AuditLog } from './audit-log.js';
 import { FailedLogins } from './failed-logins.js';
 import { HtpasswdFile, maxPasswordBytes } from './htpasswd.js';
@@ -134,7 +134,7 @@ export class Credentials implements OnModuleDestroy {
   async apiKeyValid(username: string, id: string): Promise<boolean> {
     const key = await this.apiKeys.find(id);
 
-    return key !== undefined && key.username === username && isUsable(key, Date.now());
+    return key !== undefined && key.username === username && apiKeyState(key, Date.now()) === 'active';
   }
 
   private async check(username: string, password: string): Promise<VerifiedUser | undefined> {
@@ -159,7 +159,7 @@ export class Credentials implements OnModuleDestroy {
       !key ||
       key.username !== username ||
       !hashesEqual(key.secretHash, sha256Hex(secret)) ||
-      !isUsable(key, now)
+      apiKeyState(key, now) !== 'active'
     ) {
       return undefined;
     }
@@ -191,8 +191,4 @@ export class Credentials implements OnModuleDestroy {
 
     await sleep(this.failedLogins.delayMs);
   }
-}
-
-function isUsable(key: { revokedAt: number | null; expiresAt: number | null }, now: number): boolean {
-  return key.revokedAt === null && (key.expiresAt === null || key.expiresAt > now);
 }

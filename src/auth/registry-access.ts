@@ -95,7 +95,7 @@ export class RegistryAccess {
 
     return wanted.filter(
       (action): action is ScopeAction =>
-        action in policyActionsOf &&
+        Object.hasOwn(policyActionsOf, action) &&
         policyActionsOf[action as ScopeAction].some((needed) => allowed.has(needed)),
     );
   }

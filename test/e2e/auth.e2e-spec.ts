@@ -417,6 +417,9 @@ describe('authentication and access control', () => {
         ],
       );
       assert.deepEqual(await accessOf('scope=repository:private/app:pull'), []);
+      assert.deepEqual(await accessOf('scope=repository:team/app:toString,constructor,pull'), [
+        { type: 'repository', name: 'team/app', actions: ['pull'] },
+      ]);
     });
 
     it('gives an anonymous client outside the anonymous networks an empty token', async () => {
