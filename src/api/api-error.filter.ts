@@ -23,7 +23,7 @@ const codesByStatus: Record<number, string> = {
 /**
  * Writes errors of the auth endpoints and the admin API in the registry's error shape,
  * `{"errors":[{"code","message"}]}`. A 401 here never carries a Basic challenge, so a browser never shows
- * its password dialog. Unexpected errors are logged and answered with a bare 500; 502, 503 and 504
+ * its password dialog. Unexpected errors are logged and returned as a bare 500; 502, 503 and 504
  * raised on purpose keep their status, so clients know that retrying later can help.
  */
 @Catch()
@@ -61,7 +61,8 @@ function describe(exception: unknown) {
     return { status: mapped.status, code: mapped.code as string, message: mapped.message, headers };
   }
 
-  // A 5xx HttpException is deliberate (an identity provider that is down, for example) and says so.
+  // A 5xx HttpException is raised on purpose (an identity provider that is down, for example), so its
+  // status and message are sent as they are.
   if (
     exception instanceof HttpException &&
     (exception.getStatus() < 500 || exception.getStatus() in codesByStatus)

@@ -22,7 +22,7 @@ export function parseApiKey(text: string): ParsedApiKey | undefined {
   return match ? { id: match[1], secret: match[2] } : undefined;
 }
 
-/** A hex SHA-256; secrets are 256 random bits, so a fast hash is enough to store them. */
+/** Hashes a secret to hex SHA-256. Secrets are 256 random bits, so a fast hash is enough to store them. */
 export function sha256Hex(value: string): string {
   return createHash('sha256').update(value).digest('hex');
 }
@@ -34,7 +34,7 @@ export function hashesEqual(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
-/** Whether a key works now; only `active` keys are accepted as passwords. */
+/** Computes a key's state at `now`; only `active` keys are accepted as passwords. */
 export function apiKeyState(
   key: { revokedAt: number | null; expiresAt: number | null },
   now: number,

@@ -121,7 +121,7 @@ export class ApiKeysController {
   }
 }
 
-/** The API view of a key: everything but the secret's hash, with times in ISO 8601. */
+/** Converts a key to its API form: everything but the secret's hash, with times in ISO 8601. */
 function describeKey(key: ApiKeyRecord | Omit<ApiKeyRecord, 'secretHash'>) {
   return {
     id: key.id,

@@ -11,15 +11,15 @@ import { SessionService } from './session.service.js';
 import type { AuthMethod, Subject } from './subject.js';
 import { type AccessClaims, InvalidTokenError, TokenService } from './token-service.js';
 
-/** Who a registry request comes from, and the token it presented if any. */
+/** Caller of a registry request, with the token it presented if any. */
 export interface RegistryCaller {
   subject: Subject;
-  /** How the caller authenticated: no credentials, a password or key in Basic, or a bearer token. */
+  /** Authentication scheme used: no credentials, a password or key in Basic, or a bearer token. */
   scheme: 'none' | 'basic' | 'bearer';
   token?: AccessClaims;
 }
 
-/** Who a web or admin API request comes from, and through which means. */
+/** Caller of a web or admin API request, with the session or header that identified them. */
 export interface WebCaller {
   subject: Subject;
   session?: SessionRecord;
@@ -92,7 +92,7 @@ export class Authenticator {
     }
   }
 
-  /** The caller of a web or admin API request; anonymous when nothing identifies them. */
+  /** Identifies the caller of a web or admin API request; anonymous when nothing identifies them. */
   async webCaller(request: FastifyRequest): Promise<WebCaller> {
     const inAnonymousNetwork = this.inAnonymousNetwork(request);
     const session = await this.sessions.find(request);

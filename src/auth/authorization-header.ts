@@ -1,4 +1,4 @@
-/** What an `Authorization` header carries. */
+/** Credentials from an `Authorization` header. */
 export type PresentedCredentials =
   | { scheme: 'none' }
   | { scheme: 'basic'; username: string; password: string }

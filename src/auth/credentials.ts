@@ -119,7 +119,10 @@ export class Credentials implements OnModuleDestroy {
     return user;
   }
 
-  /** Whether a user still exists: in the htpasswd file, or signed in through OIDC or forward auth. */
+  /**
+   * Returns the user's groups if the user still exists (in the htpasswd file, or signed in before through
+   * OIDC or forward auth), or undefined.
+   */
   async groupsOf(username: string): Promise<string[] | undefined> {
     if (this.htpasswd?.has(username)) {
       return [];
@@ -130,7 +133,7 @@ export class Credentials implements OnModuleDestroy {
     return record && record.source !== 'htpasswd' ? record.groups : undefined;
   }
 
-  /** Whether an API key of this user is still valid (for refresh tokens made from it). */
+  /** Checks that an API key of this user is still active, for refresh tokens made from it. */
   async apiKeyValid(username: string, id: string): Promise<boolean> {
     const key = await this.apiKeys.find(id);
 

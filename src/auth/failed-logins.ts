@@ -1,6 +1,6 @@
 /**
  * Counts failed sign-ins per client address in a sliding window. Past the limit the address is refused
- * until its oldest failure leaves the window; each failure also waits `delayMs` before it is answered.
+ * until its oldest failure leaves the window; each failure also waits `delayMs` before its response.
  */
 export class FailedLogins {
   private readonly failures = new Map<string, number[]>();

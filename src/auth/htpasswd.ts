@@ -55,7 +55,7 @@ export class HtpasswdFile {
     return hash !== undefined && matches;
   }
 
-  /** Reads the file again; a file that cannot be read leaves no users, so nobody signs in by mistake. */
+  /** Reads the file again. A file that cannot be read leaves no users, so no stale password still works. */
   load(): void {
     let text: string;
 

@@ -99,7 +99,7 @@ describe('AccessPolicy', () => {
     assert.deepEqual([...narrow.actions(user('bob'), 'other/app')], []);
   });
 
-  it('prefers the longer of two globs that match, whatever their order in the file', () => {
+  it('prefers the longer glob in any order', () => {
     const reversed = new AccessPolicy(
       Object.assign(new AccessConfig(), {
         repositories: { 'a/**': { authenticated: ['read'] }, '**': { authenticated: ['delete'] } },

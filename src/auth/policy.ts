@@ -25,7 +25,7 @@ export class AccessPolicy {
       .sort((a, b) => b.glob.length - a.glob.length || a.glob.localeCompare(b.glob));
   }
 
-  /** The actions `subject` may take on `repository`. */
+  /** Computes the actions `subject` may take on `repository`. */
   actions(subject: Subject, repository: string): Set<AccessAction> {
     if (this.isAdmin(subject)) {
       return new Set(allActions);

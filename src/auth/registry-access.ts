@@ -12,11 +12,11 @@ import { TokenService } from './token-service.js';
 /** The token actions of the Docker token specification. */
 export type ScopeAction = 'pull' | 'push' | 'delete';
 
-/** What a registry request needs: the API root, the catalog, or actions on one repository. */
+/** Access a registry request needs: the API root, the catalog, or actions on one repository. */
 export type RegistryNeed =
   { kind: 'base' } | { kind: 'catalog' } | { kind: 'repository'; name: string; actions: ScopeAction[] };
 
-/** What the caller of one request may do; handlers ask it about other repositories and tag moves. */
+/** Rights of the caller of one request; handlers check other repositories and tag moves with it. */
 export interface AccessGrant {
   subject: Subject;
   /** Whether this request may take `action` on `repository`: the policy and, if any, the token agree. */
@@ -25,7 +25,7 @@ export interface AccessGrant {
   mayRead(repository: string): boolean;
 }
 
-/** Which policy actions satisfy each token action; `push` is either creating or moving tags. */
+/** Policy actions that satisfy each token action; `push` is either creating or moving tags. */
 const policyActionsOf: Record<ScopeAction, AccessAction[]> = {
   pull: ['read'],
   push: ['create', 'update'],
@@ -42,7 +42,7 @@ const scopeActionOf: Record<AccessAction, ScopeAction> = {
 /**
  * Authorizes `/v2` requests: authenticates the caller, then checks the policy and, for bearer tokens, the
  * token's scopes. Failures are 401 with a Bearer challenge when signing in (or a better token) would
- * help, and 403 when the caller is known and the policy says no.
+ * help, and 403 when the caller is authenticated and the policy denies the action.
  */
 @Injectable()
 export class RegistryAccess {
@@ -100,7 +100,7 @@ export class RegistryAccess {
     );
   }
 
-  /** Whether a subject may list the catalog at all; entries are filtered by read access. */
+  /** Checks that a subject may list the catalog at all; entries are then filtered by read access. */
   mayListCatalog(subject: Subject): boolean {
     return subject.kind === 'user' || subject.inAnonymousNetwork;
   }

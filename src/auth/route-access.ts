@@ -1,7 +1,7 @@
 import { SetMetadata } from '@nestjs/common';
 
 /**
- * How the global guard treats a route. Every route has exactly one rule; a route without a decorator
+ * Access rule the global guard applies to a route. Every route has exactly one rule; a route without a decorator
  * needs a signed-in user.
  */
 export type RouteAccess = 'public' | 'registry' | 'signed-in' | 'admin';

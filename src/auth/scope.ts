@@ -11,9 +11,9 @@ export interface ResourceAccess {
 export class ScopeError extends Error {}
 
 /**
- * Parses the `scope` values of a token request. Each value may hold several scopes separated by spaces;
- * each scope is `type:name:actions`, where the name may itself contain a colon (a `host:port` prefix),
- * so the type ends at the first colon and the actions start after the last one.
+ * Parses the `scope` values of a token request. Each value may contain several scopes separated by
+ * spaces, and each scope is `type:name:actions`. A name may itself contain a colon (a `host:port`
+ * prefix), so the type ends at the first colon and the actions start after the last one.
  */
 export function parseScopes(values: readonly string[]): ResourceAccess[] {
   return values

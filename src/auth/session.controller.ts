@@ -35,7 +35,7 @@ export class SessionController {
     @Inject(AuditLog) private readonly audit: AuditLog,
   ) {}
 
-  /** Who the caller is, and the CSRF token their state-changing requests must send. */
+  /** Returns the caller's identity and the CSRF token their state-changing requests must send. */
   @Get('session')
   session(@Req() request: FastifyRequest) {
     const caller = request.caller;
@@ -81,7 +81,7 @@ export class SessionController {
   }
 
   /**
-   * Ends the session. For OIDC sessions the answer carries the provider's end-session URL, where the
+   * Ends the session. For OIDC sessions the response contains the provider's end-session URL, where the
    * browser goes next to sign out there too.
    */
   @Post('logout')

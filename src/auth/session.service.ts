@@ -68,7 +68,7 @@ export class SessionService {
     return record;
   }
 
-  /** The session the request's cookie names, unless it is unknown or expired. */
+  /** Finds the session the request's cookie names; undefined when it is unknown or expired. */
   async find(request: FastifyRequest): Promise<SessionRecord | undefined> {
     const id = readCookie(request.headers.cookie, sessionCookie);
 
@@ -116,7 +116,7 @@ export function secretsEqual(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
-/** A CSRF token bound to a user, for requests authenticated by forward-auth headers. */
+/** Derives a CSRF token bound to a user, for requests authenticated by forward-auth headers. */
 export function userCsrfToken(secret: Buffer, username: string): string {
   return createHmac('sha256', secret).update(`csrf\u0000${username}`).digest('base64url');
 }

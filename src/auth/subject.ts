@@ -1,7 +1,7 @@
-/** How a signed-in user proved who they are. */
+/** Method a signed-in user authenticated with. */
 export type AuthMethod = 'htpasswd' | 'api-key' | 'oidc' | 'forward-auth' | 'token';
 
-/** Who is making a request, as far as authorization cares. */
+/** Identity of a request's caller, as authorization sees it. */
 export type Subject =
   | {
       kind: 'anonymous';
@@ -17,7 +17,7 @@ export type Subject =
       inAnonymousNetwork: boolean;
     };
 
-/** The name written to audit records and token subjects; empty for anonymous clients. */
+/** Returns the name for audit records and token subjects; empty for anonymous clients. */
 export function subjectName(subject: Subject): string {
   return subject.kind === 'user' ? subject.username : '';
 }

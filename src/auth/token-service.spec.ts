@@ -61,7 +61,7 @@ describe('TokenService', () => {
     });
   }
 
-  it('refuses a signing key file that is not a private key, naming the file', async () => {
+  it('rejects a key file that is not a key', async () => {
     const file = join(directory, 'not-a-key.pem');
 
     await writeFile(file, 'hello');
@@ -78,7 +78,7 @@ describe('TokenService', () => {
     await assert.rejects(service.verifyRefresh(access.token), InvalidTokenError);
   });
 
-  it('uses the external URL host as the service, and an explicit service over it', () => {
+  it('derives the service name', () => {
     assert.equal(
       serviceWith({}, { externalUrl: 'https://registry.example.com' }).service,
       'registry.example.com',

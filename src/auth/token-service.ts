@@ -16,7 +16,7 @@ import { WharfConfig } from '../config/config.schema.js';
 import { durationMs } from '../config/units.js';
 import type { ResourceAccess } from './scope.js';
 
-/** What an access token says about its bearer. */
+/** Claims of an access token about its bearer. */
 export interface AccessClaims {
   /** Empty for anonymous tokens. */
   username: string;
@@ -24,7 +24,7 @@ export interface AccessClaims {
   access: ResourceAccess[];
 }
 
-/** What a refresh token says: who, and through which API key when one was used. */
+/** Claims of a refresh token: the user, and the API key when one was used. */
 export interface RefreshClaims {
   username: string;
   apiKeyId?: string;
@@ -161,7 +161,7 @@ export class TokenService {
   }
 }
 
-/** The challenge's `service` and the tokens' audience: configured, else the external URL's host. */
+/** Picks the challenge's `service` and the tokens' audience: configured, else the external URL's host. */
 function serviceName(config: WharfConfig): string {
   if (config.auth?.token.service !== undefined) {
     return config.auth.token.service;

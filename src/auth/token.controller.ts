@@ -15,7 +15,7 @@ import { parseScopes, type ResourceAccess, ScopeError } from './scope.js';
 import type { Subject } from './subject.js';
 import { TokenService } from './token-service.js';
 
-/** A request the token endpoint refuses, with the OAuth 2 error code a POST answers with. */
+/** A rejected token request, with the OAuth 2 error code sent in reply to a POST. */
 class TokenRequestError extends HttpException {
   constructor(
     status: number,
@@ -148,7 +148,7 @@ export class TokenController {
     }
   }
 
-  /** The user a refresh token names, if they still exist and the API key it came from is still valid. */
+  /** Resolves the user a refresh token names, if they still exist and its API key is still active. */
   private async refreshUser(token: string): Promise<VerifiedUser> {
     const claims = await this.tokens.verifyRefresh(token).catch((error: Error) => {
       throw new TokenRequestError(400, 'invalid_grant', `refresh token rejected: ${error.message}`);

@@ -231,7 +231,7 @@ export class FailedLoginsConfig {
   @Matches(durationPattern, { message: durationMessage })
   window = '1m';
 
-  /** How long each failed attempt waits before its answer. */
+  /** Delay before the response to each failed attempt. */
   @Matches(durationPattern, { message: durationMessage })
   delay = '1s';
 }
@@ -265,7 +265,7 @@ export class AuthConfig {
   failedLogins: FailedLoginsConfig = new FailedLoginsConfig();
 }
 
-/** What may be done to a repository; `create` pushes new tags, `update` moves existing ones. */
+/** Actions on a repository; `create` pushes new tags, `update` moves existing ones. */
 export const accessActions = ['read', 'create', 'update', 'delete'] as const;
 export type AccessAction = (typeof accessActions)[number];
 
@@ -278,7 +278,7 @@ export interface RepositoryRuleConfig {
 }
 
 export class AnonymousAccessConfig {
-  /** Client networks (CIDR) whose requests may use the anonymous rules; nobody else is anonymous. */
+  /** Client networks (CIDR) whose requests may use the anonymous rules; other clients must sign in. */
   @IsString({ each: true })
   @IsArray()
   networks: string[] = ['127.0.0.0/8', '::1/128'];
