@@ -22,7 +22,12 @@ import { Skopeo } from '../support/skopeo.js';
 import { startWharf, type WharfServer } from '../support/wharf-server.js';
 
 /** Passwords of the test users; each is written to the htpasswd file by the real `htpasswd -B`. */
-const passwords = { alice: 'alice-password-1', bob: 'bob-password-2', root: 'root-password-3' } as const;
+const passwords = {
+  alice: 'alice-password-1',
+  bob: 'bob-password-2',
+  root: 'root-password-3',
+  carol: 'carol-password-5',
+} as const;
 
 /** A documentation address (RFC 5737) used only as an X-Forwarded-For value; no traffic goes there. */
 const outsideAddress = '192.0.2.44';
@@ -34,7 +39,7 @@ const policy = {
     'team/**': {
       anonymous: ['read'],
       authenticated: ['read'],
-      users: { alice: ['read', 'create', 'update', 'delete'] },
+      users: { alice: ['read', 'create', 'update', 'delete'], carol: ['read', 'create'] },
     },
     'private/**': { users: { alice: ['read', 'create'] } },
   },
@@ -227,6 +232,31 @@ describe('authentication and access control', () => {
       assert.equal(direct.status, 403);
       assert.equal(body.errors[0].code, 'DENIED');
       assert.match(body.errors[0].message, /"bob" may not push "team\/app"/);
+    });
+
+    it('mounts only from a repository the caller may read', async () => {
+      const layer = image.layers[0].digest;
+      const mount = (user: keyof typeof passwords) =>
+        fetch(url(`/v2/team/mounted/blobs/uploads/?mount=${layer}&from=private/app`), {
+          method: 'POST',
+          headers: { authorization: basic(user, passwords[user]) },
+        });
+      const refused = await mount('carol');
+      const mounted = await mount('alice');
+
+      assert.equal(refused.status, 202);
+      assert.equal(mounted.status, 201);
+    });
+
+    it('needs read access for referrers', async () => {
+      const path = `/v2/private/app/referrers/${image.manifest.digest}`;
+      const anonymous = await fetch(url(path));
+      const bob = await fetch(url(path), { headers: { authorization: basic('bob', passwords.bob) } });
+      const alice = await fetch(url(path), { headers: { authorization: basic('alice', passwords.alice) } });
+
+      assert.equal(anonymous.status, 401);
+      assert.equal(bob.status, 403);
+      assert.equal(alice.status, 200);
     });
 
     it('accepts Basic credentials straight on /v2 requests', async () => {
@@ -568,7 +598,7 @@ describe('authentication and access control', () => {
       const [rejected] = await wharf.waitForLog((record) => record.msg === 'htpasswd line rejected');
 
       assert.equal(rejected.file, htpasswdPath);
-      assert.equal(rejected.line, 5);
+      assert.equal(rejected.line, Object.keys(passwords).length + 2);
       assert.doesNotMatch(wharf.output(), /\$apr1\$x9z8y7/);
       assert.doesNotMatch(wharf.output(), /\$2y\$/);
     });
