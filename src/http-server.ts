@@ -58,7 +58,14 @@ export async function createWharfApp(config: WharfConfig, logger: Logger): Promi
 
   configureHttp(app.getHttpAdapter().getInstance());
   // Request bodies of the JSON API are validated against their DTO classes; unknown keys are refused.
-  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      stopAtFirstError: true,
+    }),
+  );
 
   return app;
 }
@@ -79,7 +86,7 @@ function configureHttp(fastify: FastifyInstance): void {
       return;
     }
 
-    void readBody(payload, request.headers['content-type']).then(
+    void readBody(payload, request.headers['content-type'], request.url.startsWith('/auth/token')).then(
       (body) => done(null, body),
       (error: Error) => done(error, undefined),
     );
@@ -103,8 +110,15 @@ function configureHttp(fastify: FastifyInstance): void {
   });
 }
 
-/** Parses a JSON or form body (the token service's OAuth 2 form); other types are refused. */
-async function readBody(payload: IncomingMessage, contentType: string | undefined): Promise<unknown> {
+/**
+ * Parses a JSON body, or a form body on the token endpoint, whose OAuth 2 grants are forms. Other routes
+ * take JSON only, so a cross-site HTML form cannot post to them.
+ */
+async function readBody(
+  payload: IncomingMessage,
+  contentType: string | undefined,
+  formAllowed: boolean,
+): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
 
@@ -125,7 +139,7 @@ async function readBody(payload: IncomingMessage, contentType: string | undefine
     return undefined;
   }
 
-  if (mediaType === 'application/x-www-form-urlencoded') {
+  if (mediaType === 'application/x-www-form-urlencoded' && formAllowed) {
     return Object.fromEntries(new URLSearchParams(text));
   }
 

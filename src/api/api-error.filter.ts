@@ -79,5 +79,17 @@ function describe(exception: unknown) {
     };
   }
 
+  // Body parsing errors (Fastify's and the JSON and form reader's) carry a 4xx `statusCode`.
+  const statusCode = (exception as { statusCode?: unknown } | null)?.statusCode;
+
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+    return {
+      status: statusCode,
+      code: codesByStatus[statusCode] ?? 'BAD_REQUEST',
+      message: (exception as Error).message,
+      headers: {},
+    };
+  }
+
   return { status: 500, code: 'UNKNOWN', message: 'internal error', headers: {} };
 }

@@ -83,7 +83,12 @@ export class ApiKeysController {
     };
 
     await this.keys.create(record);
-    this.audit.record('api-key-create', { user: user.username, keyId: key.id, label: body.label });
+    this.audit.record('api-key-create', {
+      user: user.username,
+      address: request.ip,
+      keyId: key.id,
+      label: body.label,
+    });
 
     return { ...describeKey({ ...record, revokedAt: null, lastUsedAt: null }), secret: key.text };
   }
@@ -105,7 +110,7 @@ export class ApiKeysController {
     }
 
     this.credentials.forgetVerified();
-    this.audit.record('api-key-revoke', { user: user.username, keyId: params.id });
+    this.audit.record('api-key-revoke', { user: user.username, address: request.ip, keyId: params.id });
   }
 
   private userOf(request: FastifyRequest) {

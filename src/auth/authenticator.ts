@@ -58,12 +58,9 @@ export class Authenticator {
       case 'none':
         return { subject: { kind: 'anonymous', inAnonymousNetwork }, scheme: 'none' };
       case 'basic': {
-        const user = await this.credentials.verify(
-          presented.username,
-          presented.password,
-          request.ip,
-          challenge(),
-        );
+        const user = await this.credentials.verify(presented.username, presented.password, request.ip, {
+          challenge: challenge(),
+        });
 
         return {
           subject: { kind: 'user', ...user, inAnonymousNetwork },
@@ -97,7 +94,8 @@ export class Authenticator {
     const inAnonymousNetwork = this.inAnonymousNetwork(request);
     const session = await this.sessions.find(request);
 
-    if (session) {
+    // A session of a user removed from the htpasswd file ends with the user.
+    if (session && (session.method === 'oidc' || this.credentials.htpasswd?.has(session.username))) {
       return {
         subject: {
           kind: 'user',

@@ -25,6 +25,13 @@ export interface VerifiedUser {
   expiresAt?: number;
 }
 
+export interface VerifyOptions {
+  /** The `WWW-Authenticate` value sent with a 401, for registry clients. */
+  challenge?: string;
+  /** True for explicit sign-ins, which are audited every time. */
+  login?: boolean;
+}
+
 /** A verified password is trusted again for this long, so Basic on every request costs one bcrypt. */
 const verifiedCacheMs = 60_000;
 const maxCachedCredentials = 1000;
@@ -72,12 +79,14 @@ export class Credentials implements OnModuleDestroy {
   /**
    * Returns the user, or throws AuthenticationRequiredError (with `challenge` for registry clients) or
    * TooManyLoginFailuresError. `address` is the client address the failure limit counts against.
+   * A `login` (the token service or the sign-in form) is always audited; Basic credentials sent with
+   * ordinary requests are audited when they are checked, at most once a minute.
    */
   async verify(
     username: string,
     password: string,
     address: string,
-    challenge?: string,
+    options: VerifyOptions = {},
   ): Promise<VerifiedUser> {
     const retryAfter = this.failedLogins.retryAfterSeconds(address);
 
@@ -89,6 +98,10 @@ export class Credentials implements OnModuleDestroy {
     const cached = this.verified.get(cacheKey);
 
     if (cached && cached.until > Date.now()) {
+      if (options.login) {
+        this.audit.record('login', { user: username, method: cached.user.method, address });
+      }
+
       return cached.user;
     }
 
@@ -102,7 +115,7 @@ export class Credentials implements OnModuleDestroy {
         reason === 'password-too-long'
           ? `passwords are limited to ${maxPasswordBytes} bytes`
           : 'invalid username or password',
-        challenge,
+        options.challenge,
       );
     }
 
@@ -131,6 +144,16 @@ export class Credentials implements OnModuleDestroy {
     const record = await this.users.find(username);
 
     return record && record.source !== 'htpasswd' ? record.groups : undefined;
+  }
+
+  /**
+   * Returns a fingerprint of the user's htpasswd hash, which changes with the password; undefined for
+   * users outside the file.
+   */
+  passwordTag(username: string): string | undefined {
+    const hash = this.htpasswd?.hashOf(username);
+
+    return hash === undefined ? undefined : sha256Hex(hash).slice(0, 16);
   }
 
   /** Checks that an API key of this user is still active, for refresh tokens made from it. */
@@ -187,9 +210,16 @@ export class Credentials implements OnModuleDestroy {
   }
 
   private async fail(username: string, address: string, reason: string): Promise<void> {
-    if (this.failedLogins.record(address)) {
-      // One record per address and window: a password-guessing run must not flood the log.
-      this.audit.record('login-failed', { user: username, address, reason });
+    const { log, lockedOut } = this.failedLogins.record(address);
+
+    // One record per address and window, and one at the lockout: a guessing run must not flood the log.
+    if (log || lockedOut) {
+      this.audit.record('login-failed', {
+        user: username,
+        address,
+        reason,
+        ...(lockedOut ? { lockedOutForSeconds: this.failedLogins.retryAfterSeconds(address) } : {}),
+      });
     }
 
     await sleep(this.failedLogins.delayMs);

@@ -21,11 +21,25 @@ describe('FailedLogins', () => {
     assert.equal(limits.retryAfterSeconds('192.0.2.1'), 0);
   });
 
-  it('reports only the first failure of a window as worth logging', () => {
-    const limits = new FailedLogins(10, 60_000, 0, () => 0);
+  it('logs one failure per address and window', () => {
+    let now = 0;
+    const limits = new FailedLogins(100, 60_000, 0, () => now);
+    const logged: boolean[] = [];
 
-    assert.equal(limits.record('192.0.2.1'), true);
-    assert.equal(limits.record('192.0.2.1'), false);
-    assert.equal(limits.record('192.0.2.2'), true);
+    // A client failing every 7 s for 2 min 13 s, as a misconfigured CI job would.
+    for (let i = 0; i < 20; i++) {
+      logged.push(limits.record('192.0.2.1').log);
+      now += 7000;
+    }
+
+    assert.equal(logged.filter(Boolean).length, 3);
+    assert.equal(limits.record('192.0.2.2').log, true);
+  });
+
+  it('marks the failure that reaches the limit', () => {
+    const limits = new FailedLogins(3, 60_000, 0, () => 0);
+    const lockedOut = [1, 2, 3, 4].map(() => limits.record('192.0.2.1').lockedOut);
+
+    assert.deepEqual(lockedOut, [false, false, true, false]);
   });
 });

@@ -4,6 +4,8 @@
  */
 export class FailedLogins {
   private readonly failures = new Map<string, number[]>();
+  /** When each address last had a failure logged. */
+  private readonly logged = new Map<string, number>();
 
   constructor(
     private readonly limit: number,
@@ -23,15 +25,26 @@ export class FailedLogins {
     return Math.max(1, Math.ceil((recent[0] + this.windowMs - this.now()) / 1000));
   }
 
-  /** Records a failure; returns true for the first failure of a window, which is worth a log record. */
-  record(address: string): boolean {
+  /**
+   * Records a failure. `log` is true for at most one failure per address and window, and `lockedOut` for
+   * the failure that reaches the limit, so a guessing run leaves a few log records instead of thousands.
+   */
+  record(address: string): { log: boolean; lockedOut: boolean } {
+    const now = this.now();
     const recent = this.recent(address);
+    const lastLogged = this.logged.get(address);
+    const log = lastLogged === undefined || lastLogged <= now - this.windowMs;
 
-    recent.push(this.now());
+    recent.push(now);
     this.failures.set(address, recent);
+
+    if (log) {
+      this.logged.set(address, now);
+    }
+
     this.forgetIdle();
 
-    return recent.length === 1;
+    return { log, lockedOut: recent.length === this.limit };
   }
 
   private recent(address: string): number[] {
@@ -51,6 +64,7 @@ export class FailedLogins {
     for (const [address, times] of this.failures) {
       if (times[times.length - 1] <= cutoff) {
         this.failures.delete(address);
+        this.logged.delete(address);
       }
     }
   }

@@ -43,6 +43,10 @@ export class HtpasswdFile {
     unwatchFile(this.path);
   }
 
+  hashOf(username: string): string | undefined {
+    return this.hashes.get(username);
+  }
+
   has(username: string): boolean {
     return this.hashes.has(username);
   }
@@ -64,7 +68,7 @@ export class HtpasswdFile {
     } catch (error) {
       this.logger.error(
         { file: this.path, reason: (error as NodeJS.ErrnoException).code },
-        'htpasswd file unreadable',
+        'htpasswd file unreadable; no user can sign in with a password until it can be read',
       );
       this.hashes = new Map();
 

@@ -1,8 +1,9 @@
-import { Body, Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
 import { IsString, MaxLength, MinLength } from 'class-validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { AccessDeniedError, AuthenticationRequiredError } from '../common/domain-errors.js';
+import { parseApiKey } from './api-key-format.js';
 import { AuditLog } from './audit-log.js';
 import { Credentials } from './credentials.js';
 import { CsrfTokens } from './csrf-tokens.js';
@@ -68,7 +69,13 @@ export class SessionController {
       throw new AuthenticationRequiredError('authentication is not configured on this registry');
     }
 
-    const user = await this.credentials.verify(body.username, body.password, request.ip);
+    if (parseApiKey(body.password)) {
+      throw new BadRequestException(
+        'sign in with your password; API keys are for registry clients and the API, not for browser sessions',
+      );
+    }
+
+    const user = await this.credentials.verify(body.username, body.password, request.ip, { login: true });
     const session = await this.sessions.create(request, reply, {
       username: user.username,
       groups: user.groups,

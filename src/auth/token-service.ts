@@ -28,6 +28,8 @@ export interface AccessClaims {
 export interface RefreshClaims {
   username: string;
   apiKeyId?: string;
+  /** Fingerprint of the password hash the token was made with, so a password change ends it. */
+  passwordTag?: string;
 }
 
 export interface IssuedToken {
@@ -93,6 +95,7 @@ export class TokenService {
   async issueRefresh(claims: RefreshClaims): Promise<string> {
     const issued = await this.sign(refreshType, this.refreshTtlSeconds, claims.username, {
       ...(claims.apiKeyId === undefined ? {} : { key: claims.apiKeyId }),
+      ...(claims.passwordTag === undefined ? {} : { pwd: claims.passwordTag }),
     });
 
     return issued.token;
@@ -119,7 +122,11 @@ export class TokenService {
       throw new InvalidTokenError('the refresh token names no user');
     }
 
-    return { username: payload.sub, ...(typeof payload.key === 'string' ? { apiKeyId: payload.key } : {}) };
+    return {
+      username: payload.sub,
+      ...(typeof payload.key === 'string' ? { apiKeyId: payload.key } : {}),
+      ...(typeof payload.pwd === 'string' ? { passwordTag: payload.pwd } : {}),
+    };
   }
 
   private async sign(
@@ -156,7 +163,7 @@ export class TokenService {
 
       return payload;
     } catch (error) {
-      throw new InvalidTokenError(describeJoseError(error));
+      throw new InvalidTokenError(describeJoseError(error, type));
     }
   }
 }
@@ -226,12 +233,18 @@ function algorithmOf(key: KeyObject): string {
   throw new Error(`token signing keys must be EC P-256 or P-384, RSA or Ed25519, not ${type}`);
 }
 
-function describeJoseError(error: unknown): string {
+function describeJoseError(error: unknown, expectedType: string): string {
   if (error instanceof joseErrors.JWTExpired) {
     return 'the token has expired';
   }
 
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    if (error.claim === 'typ') {
+      return expectedType === accessType
+        ? 'this is not an access token; send the access token from /auth/token'
+        : 'this is not a refresh token';
+    }
+
     return error.claim === 'nbf'
       ? 'the token is not valid yet'
       : `the token's "${error.claim}" claim is not accepted`;

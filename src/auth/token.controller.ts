@@ -134,13 +134,13 @@ export class TokenController {
     }
 
     return presented.scheme === 'basic'
-      ? this.credentials.verify(presented.username, presented.password, request.ip)
+      ? this.credentials.verify(presented.username, presented.password, request.ip, { login: true })
       : undefined;
   }
 
   private async verify(username: string, password: string, address: string): Promise<VerifiedUser> {
     try {
-      return await this.credentials.verify(username, password, address);
+      return await this.credentials.verify(username, password, address, { login: true });
     } catch (error) {
       throw error instanceof AuthenticationRequiredError
         ? new TokenRequestError(400, 'invalid_grant', error.message)
@@ -162,6 +162,17 @@ export class TokenController {
         400,
         'invalid_grant',
         'refresh token rejected: the user or API key no longer exists',
+      );
+    }
+
+    if (
+      claims.apiKeyId === undefined &&
+      claims.passwordTag !== this.credentials.passwordTag(claims.username)
+    ) {
+      throw new TokenRequestError(
+        400,
+        'invalid_grant',
+        'refresh token rejected: the password has changed since; sign in again',
       );
     }
 
@@ -191,7 +202,12 @@ export class TokenController {
     });
     const refreshToken =
       offline && user
-        ? await this.tokens.issueRefresh({ username: user.username, apiKeyId: user.apiKeyId })
+        ? await this.tokens.issueRefresh({
+            username: user.username,
+            apiKeyId: user.apiKeyId,
+            passwordTag:
+              user.apiKeyId === undefined ? this.credentials.passwordTag(user.username) : undefined,
+          })
         : undefined;
 
     await reply

@@ -471,6 +471,7 @@ describe('validateConfig auth and access', () => {
   it('accepts the policy shape of the design document', () => {
     const config = validateConfig(
       {
+        auth: {},
         access: {
           anonymous: { networks: ['127.0.0.0/8', '::1/128'] },
           repositories: {
@@ -532,6 +533,18 @@ describe('validateConfig auth and access', () => {
       { access: { anonymous: { networks: ['10.0.0.0/40'] } } },
       'access.anonymous.networks.0',
       /CIDR/,
+    ],
+    [
+      'a glob with three stars',
+      { auth: {}, access: { repositories: { 'team/***': { anonymous: ['read'] } } } },
+      'access.repositories.team/***',
+      /glob/,
+    ],
+    [
+      'access rules without an auth section',
+      { access: { repositories: { '**': { anonymous: ['read'] } } } },
+      'access',
+      /only with an auth section/,
     ],
     ['a bad trusted proxy', { http: { trustedProxies: ['proxy.local'] } }, 'http.trustedProxies.0', /CIDR/],
     [

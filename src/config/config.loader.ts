@@ -64,6 +64,7 @@ export function validateConfig(
     ...checkNetworks(config),
     ...checkRepositoryRules(config.access.repositories),
     ...checkOidcRedirect(config),
+    ...checkAccessNeedsAuth(raw),
   );
 
   for (const problem of problems) {
@@ -80,6 +81,10 @@ export function validateConfig(
 
   config.storage.rootDirectory = resolve(config.storage.rootDirectory);
   config.database.path = resolve(config.database.path ?? `${config.storage.rootDirectory}/wharf.db`);
+
+  if (config.auth?.htpasswd) {
+    config.auth.htpasswd.path = resolve(config.auth.htpasswd.path);
+  }
 
   if (config.auth) {
     config.auth.token.signingKeyFile = resolve(
@@ -219,6 +224,20 @@ function checkNetworks(config: WharfConfig): ConfigProblem[] {
   );
 }
 
+/** Rejects access rules without an auth section, where they would be ignored and leave the registry open. */
+function checkAccessNeedsAuth(raw: Record<string, unknown>): ConfigProblem[] {
+  return raw.access !== undefined && raw.auth === undefined
+    ? [
+        {
+          key: 'access',
+          value: '(set)',
+          reason:
+            'access rules take effect only with an auth section; add auth (for example auth.htpasswd.path) or remove access',
+        },
+      ]
+    : [];
+}
+
 const ruleKeys = new Set(['anonymous', 'authenticated', 'users', 'groups']);
 const globPattern = /^[a-z0-9*]+([._/-]*[a-z0-9*]+)*$/;
 
@@ -229,7 +248,7 @@ export function checkRepositoryRules(rules: unknown): ConfigProblem[] {
     problems.push({ key: `access.repositories.${key}`, value, reason });
 
   for (const [glob, rule] of Object.entries(rules as Record<string, unknown>)) {
-    if (!globPattern.test(glob)) {
+    if (!globPattern.test(glob) || glob.includes('***')) {
       problem(glob, glob, 'a repository glob uses lower-case name characters, / and the wildcards * and **');
     }
 

@@ -8,7 +8,7 @@ import { parseRangeHeader } from '../byte-range.js';
 import type { OciRoute } from '../oci-path.js';
 import { BlobService } from '../services/blob.service.js';
 import { RegistryReader } from '../services/registry-reader.js';
-import { callerName, dispatch } from './handler-table.js';
+import { auditCaller, dispatch } from './handler-table.js';
 
 type BlobRoute = Extract<OciRoute, { kind: 'blob' }>;
 
@@ -71,7 +71,7 @@ export class BlobsHandler {
   private async delete(route: BlobRoute, request: FastifyRequest, reply: FastifyReply) {
     await this.blobs.delete(route.name, route.digest);
     this.audit.record('delete', {
-      user: callerName(request),
+      ...auditCaller(request),
       repository: route.name,
       digest: route.digest.toString(),
     });

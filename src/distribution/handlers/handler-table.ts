@@ -25,9 +25,9 @@ export async function dispatch<Route>(
   await handler(route, request, reply);
 }
 
-/** The caller's name for audit records; empty for anonymous callers and when auth is off. */
-export function callerName(request: FastifyRequest): string {
+/** Names the caller in audit records: the user (empty when anonymous or when auth is off) and address. */
+export function auditCaller(request: FastifyRequest): { user: string; address: string } {
   const subject = request.registryGrant?.subject;
 
-  return subject ? subjectName(subject) : '';
+  return { user: subject ? subjectName(subject) : '', address: request.ip };
 }

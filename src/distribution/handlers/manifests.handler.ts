@@ -11,7 +11,7 @@ import type { OciRoute } from '../oci-path.js';
 import { OciUrls } from '../oci-urls.js';
 import { ManifestService } from '../services/manifest.service.js';
 import { RegistryReader } from '../services/registry-reader.js';
-import { callerName, dispatch } from './handler-table.js';
+import { auditCaller, dispatch } from './handler-table.js';
 
 type ManifestRoute = Extract<OciRoute, { kind: 'manifest' }>;
 
@@ -70,17 +70,17 @@ export class ManifestsHandler {
         update: request.registryGrant?.permits(route.name, 'update') ?? true,
       },
     });
-    const user = callerName(request);
+    const caller = auditCaller(request);
 
     this.audit.record('push', {
-      user,
+      ...caller,
       repository: route.name,
       digest: pushed.digest,
       tags: pushed.tags.created,
     });
 
     for (const { tag, from } of pushed.tags.moved) {
-      this.audit.record('tag-move', { user, repository: route.name, tag, from, to: pushed.digest });
+      this.audit.record('tag-move', { ...caller, repository: route.name, tag, from, to: pushed.digest });
     }
 
     if (pushed.subjectDigest !== null) {
@@ -98,7 +98,7 @@ export class ManifestsHandler {
   private async delete(route: ManifestRoute, request: FastifyRequest, reply: FastifyReply) {
     await this.manifests.delete(route.name, route.reference);
     this.audit.record('delete', {
-      user: callerName(request),
+      ...auditCaller(request),
       repository: route.name,
       reference: referenceText(route.reference),
     });
