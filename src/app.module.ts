@@ -2,12 +2,15 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 
+import { AdminModule } from './admin/admin.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { RootLogger } from './common/root-logger.js';
 import { ConfigModule } from './config/config.module.js';
 import type { WharfConfig } from './config/config.schema.js';
 import { DistributionModule } from './distribution/distribution.module.js';
+import { HealthModule } from './health/health.module.js';
 import { MetadataModule } from './metadata/metadata.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { StorageModule } from './storage/storage.module.js';
 
 /** Wires the modules together; Storage and Metadata get plain options, never the config module. */
@@ -23,8 +26,11 @@ export class AppModule {
         ConfigModule.forRoot(config),
         StorageModule.forRoot({ rootDirectory: config.storage.rootDirectory }),
         MetadataModule.forRoot(dataSource),
+        MetricsModule,
         AuthModule,
         DistributionModule,
+        HealthModule,
+        AdminModule,
       ],
     };
   }
