@@ -5,6 +5,7 @@ import { AuthenticationRequiredError } from '../common/domain-errors.js';
 import { NetworkList } from '../common/networks.js';
 import { WharfConfig } from '../config/config.schema.js';
 import type { SessionRecord } from '../metadata/stores/session.store.js';
+import { ActivityObserver } from '../common/activity-observer.js';
 import { MalformedAuthorizationError, parseAuthorization } from './authorization-header.js';
 import { Credentials } from './credentials.js';
 import { SessionService } from './session.service.js';
@@ -41,6 +42,7 @@ export class Authenticator {
     @Inject(Credentials) private readonly credentials: Credentials,
     @Inject(TokenService) private readonly tokens: TokenService,
     @Inject(SessionService) private readonly sessions: SessionService,
+    @Inject(ActivityObserver) private readonly activity: ActivityObserver,
   ) {
     this.anonymousNetworks = new NetworkList(config.access.anonymous.networks);
     this.trustedProxies = new NetworkList(config.http.trustedProxies);
@@ -69,10 +71,15 @@ export class Authenticator {
       }
       case 'bearer': {
         const token = await this.tokens.verifyAccess(presented.token).catch((error: unknown) => {
+          this.activity.recordAuthAttempt('token', 'failure');
+
           throw error instanceof InvalidTokenError
             ? new AuthenticationRequiredError(error.message, challenge('invalid_token'))
             : error;
         });
+
+        this.activity.recordAuthAttempt('token', 'success');
+
         const subject: Subject =
           token.username === ''
             ? { kind: 'anonymous', inAnonymousNetwork }

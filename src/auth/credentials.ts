@@ -9,6 +9,7 @@ import { WharfConfig } from '../config/config.schema.js';
 import { durationMs } from '../config/units.js';
 import { ApiKeyStore } from '../metadata/stores/api-key.store.js';
 import { UserStore } from '../metadata/stores/user.store.js';
+import { ActivityObserver } from '../common/activity-observer.js';
 import { apiKeyState, hashesEqual, parseApiKey, sha256Hex } from './api-key-format.js';
 import { AuditLog } from './audit-log.js';
 import { FailedLogins } from './failed-logins.js';
@@ -54,6 +55,7 @@ export class Credentials implements OnModuleDestroy {
     @Inject(UserStore) private readonly users: UserStore,
     @Inject(AuditLog) private readonly audit: AuditLog,
     @Inject(RootLogger) logger: Logger,
+    @Inject(ActivityObserver) private readonly activity: ActivityObserver,
   ) {
     const auth = config.auth;
     const limits = auth?.failedLogins;
@@ -89,8 +91,12 @@ export class Credentials implements OnModuleDestroy {
     options: VerifyOptions = {},
   ): Promise<VerifiedUser> {
     const retryAfter = this.failedLogins.retryAfterSeconds(address);
+    // The method label for metrics, known before checking because API keys have a recognisable form.
+    const claimedMethod = parseApiKey(password) ? 'api-key' : 'htpasswd';
 
     if (retryAfter > 0) {
+      this.activity.recordAuthAttempt(claimedMethod, 'rate-limited');
+
       throw new TooManyLoginFailuresError(retryAfter);
     }
 
@@ -98,6 +104,8 @@ export class Credentials implements OnModuleDestroy {
     const cached = this.verified.get(cacheKey);
 
     if (cached && cached.until > Date.now()) {
+      this.activity.recordAuthAttempt(cached.user.method, 'success');
+
       if (options.login) {
         this.audit.record('login', { user: username, method: cached.user.method, address });
       }
@@ -109,6 +117,7 @@ export class Credentials implements OnModuleDestroy {
     const user = reason ? undefined : await this.check(username, password);
 
     if (!user) {
+      this.activity.recordAuthAttempt(claimedMethod, 'failure');
       await this.fail(username, address, reason ?? 'bad-credentials');
 
       throw new AuthenticationRequiredError(
@@ -128,6 +137,7 @@ export class Credentials implements OnModuleDestroy {
       until: Math.min(Date.now() + verifiedCacheMs, user.expiresAt ?? Infinity),
     });
     this.audit.record('login', { user: username, method: user.method, address });
+    this.activity.recordAuthAttempt(user.method, 'success');
 
     return user;
   }

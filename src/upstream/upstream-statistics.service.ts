@@ -12,13 +12,15 @@ import {
   type StatisticsDelta,
   UpstreamCacheStore,
 } from '../metadata/stores/upstream-cache.store.js';
+import { ActivityObserver } from '../common/activity-observer.js';
 
 const flushIntervalMs = 5_000;
 
 /**
  * Counts hits, misses, bytes and upstream errors per upstream and repository, and last-pulled times,
  * in memory. One transaction adds them to SQLite every few seconds and at shutdown, so a request
- * only updates memory (it may still queue behind that transaction for its own queries).
+ * only updates memory (it may still queue behind that transaction for its own queries). The same
+ * counts go to Prometheus per upstream, without the repository.
  */
 @Injectable()
 export class UpstreamStatistics implements OnModuleInit, BeforeApplicationShutdown {
@@ -27,7 +29,10 @@ export class UpstreamStatistics implements OnModuleInit, BeforeApplicationShutdo
   private pulls = new Map<string, PullRecord>();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(@Inject(UpstreamCacheStore) private readonly store: UpstreamCacheStore) {}
+  constructor(
+    @Inject(UpstreamCacheStore) private readonly store: UpstreamCacheStore,
+    @Inject(ActivityObserver) private readonly activity: ActivityObserver,
+  ) {}
 
   onModuleInit(): void {
     this.timer = setInterval(() => void this.flush(), flushIntervalMs);
@@ -45,6 +50,7 @@ export class UpstreamStatistics implements OnModuleInit, BeforeApplicationShutdo
 
     delta.hits++;
     delta.bytesServed += bytes;
+    this.activity.recordCacheHit(upstream, bytes);
   }
 
   /** Content fetched from the upstream; `bytes` is what the upstream sent. */
@@ -54,6 +60,7 @@ export class UpstreamStatistics implements OnModuleInit, BeforeApplicationShutdo
     delta.misses++;
     delta.bytesFetched += bytes;
     delta.bytesServed += bytes;
+    this.activity.recordCacheMiss(upstream, bytes);
   }
 
   notFound(upstream: string, repository: string): void {
@@ -65,6 +72,7 @@ export class UpstreamStatistics implements OnModuleInit, BeforeApplicationShutdo
 
     delta.errors[kind] = (delta.errors[kind] ?? 0) + 1;
     delta.lastErrorKind = kind;
+    this.activity.recordUpstreamError(upstream, kind);
   }
 
   /** Counts an upstream failure by kind; errors that are not the upstream's are ignored. */

@@ -53,6 +53,9 @@ export async function startWharf(options: StartWharfOptions = {}): Promise<Wharf
     database: { type: 'sqlite', path: databasePath },
     log: { level: 'info' },
     upstreams: [],
+    // Many tests run Wharf processes at once, so none takes the fixed default metrics port; tests of
+    // the metrics listener pick a free port themselves.
+    metrics: { enabled: true, port: 0 },
     ...options.config,
   };
 

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 
 import type { Digest } from '../../common/digest.js';
 import { UploadNotFoundError } from '../../common/domain-errors.js';
 import { BlobRecordStore } from '../../metadata/stores/blob-record.store.js';
 import { UploadSessionStore } from '../../metadata/stores/upload-session.store.js';
+import { ActivityObserver } from '../../common/activity-observer.js';
 import { type ChunkExpectation, UploadStorage } from '../../storage/upload-storage.service.js';
 
 /**
@@ -19,6 +20,8 @@ export class UploadService {
     @Inject(UploadSessionStore) private readonly sessions: UploadSessionStore,
     @Inject(UploadStorage) private readonly uploads: UploadStorage,
     @Inject(BlobRecordStore) private readonly blobRecords: BlobRecordStore,
+    // Optional so that integration tests can build the service without a Nest container.
+    @Optional() @Inject(ActivityObserver) private readonly activity?: ActivityObserver,
   ) {}
 
   /** Opens a session and returns its id. */
@@ -63,6 +66,7 @@ export class UploadService {
       const size = await this.uploads.commit(uploadId, digest);
 
       await this.blobRecords.link(name, digest.toString(), size);
+      this.activity?.recordUpload(size);
 
       return size;
     } finally {
@@ -93,6 +97,7 @@ export class UploadService {
     const size = await this.uploads.commit(uploadId, digest, length);
 
     await this.blobRecords.link(name, digest.toString(), size);
+    this.activity?.recordUpload(size);
 
     return size;
   }

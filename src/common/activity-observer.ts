@@ -1,0 +1,31 @@
+import type { UpstreamFailureKind } from './domain-errors.js';
+
+/** Method a credential check used: a password, an API key, or a bearer token Wharf issued. */
+export type AuthAttemptMethod = 'htpasswd' | 'api-key' | 'token';
+export type AuthAttemptResult = 'success' | 'failure' | 'rate-limited';
+
+/** How one request to an upstream registry ended. */
+export type UpstreamRequestResult =
+  'success' | 'not-found' | 'denied' | 'client-error' | 'rate-limited' | UpstreamFailureKind;
+
+/**
+ * Receives counts of what the registry does: uploads, upstream requests, cache hits and sign-in
+ * attempts. The metrics module provides the implementation, and the modules that do the work depend on
+ * this class only, so that nothing depends on metrics.
+ */
+export abstract class ActivityObserver {
+  /** Counts a blob upload whose digest was verified and which is now stored. */
+  abstract recordUpload(bytes: number): void;
+
+  abstract recordUpstreamRequest(upstream: string, result: UpstreamRequestResult): void;
+
+  abstract recordUpstreamError(upstream: string, kind: string): void;
+
+  /** Counts content served from the cache of `upstream`. */
+  abstract recordCacheHit(upstream: string, bytes: number): void;
+
+  /** Counts content fetched from `upstream`; `bytes` is what the upstream sent. */
+  abstract recordCacheMiss(upstream: string, bytes: number): void;
+
+  abstract recordAuthAttempt(method: AuthAttemptMethod, result: AuthAttemptResult): void;
+}

@@ -1,0 +1,167 @@
+import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
+import type { Provider } from '@nestjs/common';
+import type { Gauge } from 'prom-client';
+
+import { type StorageStatistics, StorageStatisticsSnapshot } from './storage-statistics-snapshot.js';
+
+/**
+ * Names of Wharf's own metrics. Every label value is chosen by Wharf from a fixed set or from the
+ * configuration (upstream prefixes), never taken from a request, so a client cannot create series.
+ */
+export const metricNames = {
+  info: 'wharf_info',
+  httpRequests: 'wharf_http_requests_total',
+  httpRequestDuration: 'wharf_http_request_duration_seconds',
+  httpRequestBytes: 'wharf_http_request_bytes_total',
+  httpResponseBytes: 'wharf_http_response_bytes_total',
+  uploadSize: 'wharf_upload_size_bytes',
+  uploadsInProgress: 'wharf_uploads_in_progress',
+  upstreamRequests: 'wharf_upstream_requests_total',
+  upstreamErrors: 'wharf_upstream_errors_total',
+  cacheHits: 'wharf_cache_hits_total',
+  cacheMisses: 'wharf_cache_misses_total',
+  cacheBytes: 'wharf_cache_bytes_total',
+  storedBytes: 'wharf_stored_bytes',
+  storedBlobs: 'wharf_stored_blobs',
+  storedManifests: 'wharf_stored_manifests',
+  repositories: 'wharf_repositories',
+  tags: 'wharf_tags',
+  authAttempts: 'wharf_auth_attempts_total',
+} as const;
+
+/** Prefix of the Node.js process metrics that prom-client's collectDefaultMetrics adds. */
+export const defaultMetricsPrefix = 'wharf_';
+
+/** Request durations in seconds: from fast manifest HEADs to multi-gigabyte blob transfers. */
+const durationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+const kibibyte = 1024;
+const mebibyte = 1024 * kibibyte;
+const gibibyte = 1024 * mebibyte;
+
+/** Blob sizes from small configs to large layers. */
+const uploadSizeBuckets = [
+  kibibyte,
+  16 * kibibyte,
+  256 * kibibyte,
+  mebibyte,
+  4 * mebibyte,
+  16 * mebibyte,
+  64 * mebibyte,
+  256 * mebibyte,
+  gibibyte,
+  4 * gibibyte,
+  16 * gibibyte,
+];
+
+/** Gauges read from the metadata database when Prometheus scrapes, one query for all of them. */
+function storageGauge(name: string, help: string, read: (statistics: StorageStatistics) => number): Provider {
+  return makeGaugeProvider({
+    name,
+    help,
+    inject: [StorageStatisticsSnapshot],
+    async collect(this: Gauge<string>, snapshot: StorageStatisticsSnapshot) {
+      const statistics = await snapshot.current();
+
+      // Without a reading the gauge keeps its previous value, and the snapshot logs the failure.
+      if (statistics !== undefined) {
+        this.set(read(statistics));
+      }
+    },
+  });
+}
+
+/** Providers of every Wharf metric, injectable with `@InjectMetric(name)`. */
+export const metricProviders: Provider[] = [
+  makeGaugeProvider({
+    name: metricNames.info,
+    help: 'Always 1. The version label is the running Wharf version.',
+    labelNames: ['version'],
+  }),
+  makeCounterProvider({
+    name: metricNames.httpRequests,
+    help: 'HTTP requests completed, by method, route template and status code.',
+    labelNames: ['method', 'route', 'status'],
+  }),
+  makeHistogramProvider({
+    name: metricNames.httpRequestDuration,
+    help: 'Time from receiving a request to sending the last byte of its response, by method and route template.',
+    labelNames: ['method', 'route'],
+    buckets: durationBuckets,
+  }),
+  makeCounterProvider({
+    name: metricNames.httpRequestBytes,
+    help: 'Request body bytes received, counted as the body arrives and added when the response ends. Headers are not counted.',
+    labelNames: ['method', 'route'],
+  }),
+  makeCounterProvider({
+    name: metricNames.httpResponseBytes,
+    help: 'Response body bytes written, counted when the response ends. Headers and the bodies of HEAD, 204 and 304 responses are not counted.',
+    labelNames: ['method', 'route'],
+  }),
+  makeHistogramProvider({
+    name: metricNames.uploadSize,
+    help: 'Sizes of blob uploads that completed with a verified digest, both sessions and single POSTs.',
+    buckets: uploadSizeBuckets,
+  }),
+  makeCounterProvider({
+    name: metricNames.upstreamRequests,
+    help: 'Requests to upstream registries by prefix and result, each counted once with its retries, token request and redirects.',
+    labelNames: ['upstream', 'result'],
+  }),
+  makeCounterProvider({
+    name: metricNames.upstreamErrors,
+    help: 'Upstream failures by prefix and kind, including transfers that broke or did not match their digest after a successful response.',
+    labelNames: ['upstream', 'kind'],
+  }),
+  makeCounterProvider({
+    name: metricNames.cacheHits,
+    help: 'Manifests and blobs of pull-through prefixes served from the cache, including clients that joined a transfer in progress.',
+    labelNames: ['upstream'],
+  }),
+  makeCounterProvider({
+    name: metricNames.cacheMisses,
+    help: 'Manifests and blobs of pull-through prefixes fetched from the upstream and cached.',
+    labelNames: ['upstream'],
+  }),
+  makeCounterProvider({
+    name: metricNames.cacheBytes,
+    help: 'Bytes of pull-through content, by where they came from: source="cache" for hits, source="upstream" for what the upstream sent on misses.',
+    labelNames: ['upstream', 'source'],
+  }),
+  makeCounterProvider({
+    name: metricNames.authAttempts,
+    help: 'Credential checks by method (htpasswd, api-key, token) and result (success, failure, rate-limited).',
+    labelNames: ['method', 'result'],
+  }),
+  storageGauge(
+    metricNames.uploadsInProgress,
+    'Upload sessions started and not yet completed or cancelled, read from the metadata database at scrape time. Single-POST uploads are not sessions.',
+    (statistics) => statistics.uploadSessions,
+  ),
+  storageGauge(
+    metricNames.storedBytes,
+    'Total size of the stored blobs (layers, configs and manifests, each once), read from the metadata database at scrape time. Blobs deleted from their repositories stay counted until garbage collection removes them.',
+    (statistics) => statistics.blobBytes,
+  ),
+  storageGauge(
+    metricNames.storedBlobs,
+    'Stored blobs (layers, configs and manifests, each digest once), read from the metadata database at scrape time.',
+    (statistics) => statistics.blobs,
+  ),
+  storageGauge(
+    metricNames.storedManifests,
+    'Manifests, counted once for each repository that contains them, read from the metadata database at scrape time.',
+    (statistics) => statistics.manifests,
+  ),
+  storageGauge(
+    metricNames.repositories,
+    'Repositories, local and cached, read from the metadata database at scrape time.',
+    (statistics) => statistics.repositories,
+  ),
+  storageGauge(
+    metricNames.tags,
+    'Tags across all repositories, read from the metadata database at scrape time.',
+    (statistics) => statistics.tags,
+  ),
+];

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+import { WharfConfig } from '../config/config.schema.js';
+import { metricNames } from './metric-definitions.js';
+import { WharfMetrics } from './wharf-metrics.service.js';
+
+/** Builds the service on metrics in a registry of their own, so tests do not share counts. */
+function createMetrics(upstreamPrefixes: string[]): { metrics: WharfMetrics; registry: Registry } {
+  const registry = new Registry();
+  const registers = [registry];
+  const counter = (name: string, labelNames: string[]) =>
+    new Counter({ name, help: name, labelNames, registers });
+  const config = Object.assign(new WharfConfig(), {
+    upstreams: upstreamPrefixes.map((prefix) => ({ prefix, url: `https://${prefix}.example` })),
+  });
+  const metrics = new WharfMetrics(
+    config,
+    new Gauge({ name: metricNames.info, help: 'info', labelNames: ['version'], registers }),
+    counter(metricNames.httpRequests, ['method', 'route', 'status']),
+    new Histogram({
+      name: metricNames.httpRequestDuration,
+      help: 'duration',
+      labelNames: ['method', 'route'],
+      registers,
+    }),
+    counter(metricNames.httpRequestBytes, ['method', 'route']),
+    counter(metricNames.httpResponseBytes, ['method', 'route']),
+    new Histogram({ name: metricNames.uploadSize, help: 'uploads', registers }),
+    counter(metricNames.upstreamRequests, ['upstream', 'result']),
+    counter(metricNames.upstreamErrors, ['upstream', 'kind']),
+    counter(metricNames.cacheHits, ['upstream']),
+    counter(metricNames.cacheMisses, ['upstream']),
+    counter(metricNames.cacheBytes, ['upstream', 'source']),
+    counter(metricNames.authAttempts, ['method', 'result']),
+  );
+
+  return { metrics, registry };
+}
+
+/** Returns the label sets and values of one metric. */
+async function samplesOf(registry: Registry, name: string) {
+  const metric = registry.getSingleMetric(name);
+
+  assert.ok(metric, `${name} is not registered`);
+
+  return (await metric.get()).values.map(({ labels, value }) => ({ labels, value }));
+}
+
+describe('WharfMetrics', () => {
+  it('starts cache series at zero for each upstream', async () => {
+    const { registry } = createMetrics(['docker', 'ghcr']);
+    const hits = await samplesOf(registry, metricNames.cacheHits);
+
+    assert.deepEqual(hits, [
+      { labels: { upstream: 'docker' }, value: 0 },
+      { labels: { upstream: 'ghcr' }, value: 0 },
+    ]);
+  });
+
+  it('reports the package version', async () => {
+    const { registry } = createMetrics([]);
+    const [info] = await samplesOf(registry, metricNames.info);
+
+    assert.equal(info.value, 1);
+    assert.match(String(info.labels.version), /^\d+\.\d+\.\d+/);
+  });
+
+  it('counts unknown upstreams as other', async () => {
+    const { metrics, registry } = createMetrics(['docker']);
+
+    metrics.recordCacheHit('docker', 100);
+    metrics.recordCacheMiss('not-configured', 50);
+    metrics.recordUpstreamRequest('also-not-configured', 'timeout');
+
+    const bytes = await samplesOf(registry, metricNames.cacheBytes);
+    const requests = await samplesOf(registry, metricNames.upstreamRequests);
+
+    assert.ok(bytes.some((sample) => sample.labels.upstream === 'docker' && sample.value === 100));
+    assert.ok(bytes.some((sample) => sample.labels.upstream === 'other' && sample.value === 50));
+    assert.deepEqual(requests, [{ labels: { upstream: 'other', result: 'timeout' }, value: 1 }]);
+  });
+
+  it('counts unknown error kinds as other', async () => {
+    const { metrics, registry } = createMetrics(['docker']);
+
+    metrics.recordUpstreamError('docker', 'refused');
+    metrics.recordUpstreamError('docker', 'something-new');
+
+    assert.deepEqual(await samplesOf(registry, metricNames.upstreamErrors), [
+      { labels: { upstream: 'docker', kind: 'refused' }, value: 1 },
+      { labels: { upstream: 'docker', kind: 'other' }, value: 1 },
+    ]);
+  });
+
+  it('counts unknown methods as other', async () => {
+    const { metrics, registry } = createMetrics([]);
+    const sample = { route: '/v2/', status: 404, durationSeconds: 0.01, requestBytes: 3, responseBytes: 7 };
+
+    metrics.recordRequest({ ...sample, method: 'GET' });
+    metrics.recordRequest({ ...sample, method: 'PROPFIND' });
+    metrics.recordRequest({ ...sample, method: 'MKCOL' });
+
+    assert.deepEqual(await samplesOf(registry, metricNames.httpRequests), [
+      { labels: { method: 'GET', route: '/v2/', status: '404' }, value: 1 },
+      { labels: { method: 'other', route: '/v2/', status: '404' }, value: 2 },
+    ]);
+    assert.deepEqual(await samplesOf(registry, metricNames.httpResponseBytes), [
+      { labels: { method: 'GET', route: '/v2/' }, value: 7 },
+      { labels: { method: 'other', route: '/v2/' }, value: 14 },
+    ]);
+  });
+});

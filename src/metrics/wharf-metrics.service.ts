@@ -1,0 +1,124 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import type { Counter, Gauge, Histogram } from 'prom-client';
+
+import {
+  ActivityObserver,
+  type AuthAttemptMethod,
+  type AuthAttemptResult,
+  type UpstreamRequestResult,
+} from '../common/activity-observer.js';
+import { findPackage } from '../common/package-info.js';
+import { WharfConfig } from '../config/config.schema.js';
+import { metricNames } from './metric-definitions.js';
+
+/** Kinds of upstream failure counted in `wharf_upstream_errors_total`; anything else counts as `other`. */
+const upstreamErrorKinds = new Set([
+  'timeout',
+  'network',
+  'server-error',
+  'invalid-response',
+  'rate-limited',
+  'refused',
+]);
+
+/** One completed HTTP request. */
+export interface RequestSample {
+  method: string;
+  /** A route template, never a raw path. */
+  route: string;
+  status: number;
+  durationSeconds: number;
+  requestBytes: number;
+  responseBytes: number;
+}
+
+/**
+ * The calls other modules make to count what they do. Label values are bounded here: upstream
+ * prefixes outside the configuration and unknown HTTP methods are counted as `other`.
+ */
+@Injectable()
+export class WharfMetrics implements ActivityObserver {
+  private readonly upstreamPrefixes: Set<string>;
+
+  constructor(
+    @Inject(WharfConfig) config: WharfConfig,
+    @InjectMetric(metricNames.info) info: Gauge<string>,
+    @InjectMetric(metricNames.httpRequests) private readonly httpRequests: Counter<string>,
+    @InjectMetric(metricNames.httpRequestDuration) private readonly httpRequestDuration: Histogram<string>,
+    @InjectMetric(metricNames.httpRequestBytes) private readonly httpRequestBytes: Counter<string>,
+    @InjectMetric(metricNames.httpResponseBytes) private readonly httpResponseBytes: Counter<string>,
+    @InjectMetric(metricNames.uploadSize) private readonly uploadSize: Histogram<string>,
+    @InjectMetric(metricNames.upstreamRequests) private readonly upstreamRequests: Counter<string>,
+    @InjectMetric(metricNames.upstreamErrors) private readonly upstreamErrors: Counter<string>,
+    @InjectMetric(metricNames.cacheHits) private readonly cacheHits: Counter<string>,
+    @InjectMetric(metricNames.cacheMisses) private readonly cacheMisses: Counter<string>,
+    @InjectMetric(metricNames.cacheBytes) private readonly cacheBytes: Counter<string>,
+    @InjectMetric(metricNames.authAttempts) private readonly authAttempts: Counter<string>,
+  ) {
+    this.upstreamPrefixes = new Set(config.upstreams.map((upstream) => upstream.prefix));
+    info.set({ version: findPackage(import.meta.url).version }, 1);
+
+    // Cache series exist from the start, so rate() and hit ratios work before the first pull.
+    for (const upstream of this.upstreamPrefixes) {
+      this.cacheHits.inc({ upstream }, 0);
+      this.cacheMisses.inc({ upstream }, 0);
+      this.cacheBytes.inc({ upstream, source: 'cache' }, 0);
+      this.cacheBytes.inc({ upstream, source: 'upstream' }, 0);
+    }
+  }
+
+  recordRequest(sample: RequestSample): void {
+    const method = methodLabel(sample.method);
+    const route = sample.route;
+
+    this.httpRequests.inc({ method, route, status: String(sample.status) });
+    this.httpRequestDuration.observe({ method, route }, sample.durationSeconds);
+    this.httpRequestBytes.inc({ method, route }, sample.requestBytes);
+    this.httpResponseBytes.inc({ method, route }, sample.responseBytes);
+  }
+
+  recordUpload(bytes: number): void {
+    this.uploadSize.observe(bytes);
+  }
+
+  recordUpstreamRequest(upstream: string, result: UpstreamRequestResult): void {
+    this.upstreamRequests.inc({ upstream: this.upstreamLabel(upstream), result });
+  }
+
+  recordUpstreamError(upstream: string, kind: string): void {
+    this.upstreamErrors.inc({
+      upstream: this.upstreamLabel(upstream),
+      kind: upstreamErrorKinds.has(kind) ? kind : 'other',
+    });
+  }
+
+  recordCacheHit(upstream: string, bytes: number): void {
+    const label = this.upstreamLabel(upstream);
+
+    this.cacheHits.inc({ upstream: label });
+    this.cacheBytes.inc({ upstream: label, source: 'cache' }, bytes);
+  }
+
+  recordCacheMiss(upstream: string, bytes: number): void {
+    const label = this.upstreamLabel(upstream);
+
+    this.cacheMisses.inc({ upstream: label });
+    this.cacheBytes.inc({ upstream: label, source: 'upstream' }, bytes);
+  }
+
+  recordAuthAttempt(method: AuthAttemptMethod, result: AuthAttemptResult): void {
+    this.authAttempts.inc({ method, result });
+  }
+
+  private upstreamLabel(prefix: string): string {
+    return this.upstreamPrefixes.has(prefix) ? prefix : 'other';
+  }
+}
+
+const knownMethods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** Returns the method as a label value: one of the methods Wharf serves, or `other`. */
+export function methodLabel(method: string): string {
+  return knownMethods.has(method) ? method : 'other';
+}
