@@ -5,6 +5,7 @@ import type { DataSource } from 'typeorm';
 import { AdminModule } from './admin/admin.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { RootLogger } from './common/root-logger.js';
+import { ShutdownState } from './common/shutdown-state.js';
 import { ConfigModule } from './config/config.module.js';
 import type { WharfConfig } from './config/config.schema.js';
 import { DistributionModule } from './distribution/distribution.module.js';
@@ -20,8 +21,8 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      providers: [{ provide: RootLogger, useValue: logger }],
-      exports: [RootLogger],
+      providers: [{ provide: RootLogger, useValue: logger }, ShutdownState],
+      exports: [RootLogger, ShutdownState],
       imports: [
         ConfigModule.forRoot(config),
         StorageModule.forRoot({ rootDirectory: config.storage.rootDirectory }),

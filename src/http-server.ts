@@ -5,9 +5,11 @@ import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type FastifyInstance, LogController } from 'fastify';
-import { pino, type Logger } from 'pino';
+import { type DestinationStream, pino, type Logger } from 'pino';
 
+import { setUpOpenApi } from './admin/openapi.js';
 import { AppModule } from './app.module.js';
+import { NetworkList } from './common/networks.js';
 import { NestPinoLogger } from './common/nest-pino-logger.js';
 import { writeMalformedRequestError } from './distribution/malformed-request.js';
 import type { WharfConfig } from './config/config.schema.js';
@@ -17,14 +19,31 @@ import { openDataSource } from './metadata/metadata.module.js';
 const maxJsonBodyBytes = 1024 * 1024;
 const requestIdPattern = /^[A-Za-z0-9._-]{1,128}$/;
 
-export function createLogger(config: WharfConfig): Logger {
-  return pino({
-    level: config.log.level,
-    redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password'],
-      censor: '[redacted]',
-    },
-  });
+/**
+ * Log fields that may carry credentials, at the top level and one level down (`*.token` covers
+ * `body.token` but not `a.body.token`, because pino's redact paths have no deeper wildcard).
+ */
+const secretKeys = [
+  'password',
+  'token',
+  'secret',
+  'refresh_token',
+  'access_token',
+  'client_secret',
+  'clientSecret',
+];
+
+export const redactedLogPaths = [
+  ...['authorization', 'cookie', '["set-cookie"]'].map((header) => `*.headers.${header}`),
+  ...secretKeys,
+  ...secretKeys.map((key) => `*.${key}`),
+];
+
+/** Creates the process's logger; `destination` defaults to standard output. */
+export function createLogger(config: WharfConfig, destination?: DestinationStream): Logger {
+  const options = { level: config.log.level, redact: { paths: redactedLogPaths, censor: '[redacted]' } };
+
+  return destination === undefined ? pino(options) : pino(options, destination);
 }
 
 /** Builds the application: database and migrations first, then Nest on Fastify with Wharf's HTTP rules. */
@@ -34,6 +53,7 @@ export async function createWharfApp(config: WharfConfig, logger: Logger): Promi
     path: config.database.path ?? '',
     url: config.database.url,
   });
+  const trustedProxies = new NetworkList(config.http.trustedProxies);
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     // One access line per request is written by the onResponse hook below.
@@ -41,7 +61,7 @@ export async function createWharfApp(config: WharfConfig, logger: Logger): Promi
     requestIdHeader: false,
     // The client address (request.ip) comes from X-Forwarded-For only when a trusted proxy sent it.
     trustProxy: config.http.trustedProxies.length > 0 ? config.http.trustedProxies : false,
-    genReqId: (request: IncomingMessage) => requestIdOf(request),
+    genReqId: (request: IncomingMessage) => requestIdOf(request, trustedProxies),
     clientErrorHandler: writeMalformedRequestError,
     // OCI paths are matched by the OCI path parser, which rejects what it does not expect; Fastify's
     // own rewriting of the path would hide that from it.
@@ -66,14 +86,22 @@ export async function createWharfApp(config: WharfConfig, logger: Logger): Promi
       stopAtFirstError: true,
     }),
   );
+  setUpOpenApi(app);
 
   return app;
 }
 
-function requestIdOf(request: IncomingMessage): string {
+/**
+ * Takes a well-formed `X-Request-Id` from a trusted proxy, so that its logs and Wharf's share one id.
+ * Any other client gets a new id, because an id it chose could make its requests look like another's.
+ */
+export function requestIdOf(request: IncomingMessage, trustedProxies: NetworkList): string {
   const header = request.headers['x-request-id'];
+  const fromTrustedProxy = trustedProxies.contains(request.socket.remoteAddress);
 
-  return typeof header === 'string' && requestIdPattern.test(header) ? header : randomUUID();
+  return fromTrustedProxy && typeof header === 'string' && requestIdPattern.test(header)
+    ? header
+    : randomUUID();
 }
 
 function configureHttp(fastify: FastifyInstance): void {

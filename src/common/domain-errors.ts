@@ -27,7 +27,8 @@ export type DomainErrorKind =
   | 'push-to-upstream-denied'
   | 'authentication-required'
   | 'access-denied'
-  | 'too-many-login-failures';
+  | 'too-many-login-failures'
+  | 'shutting-down';
 
 export abstract class DomainError extends Error {
   abstract readonly kind: DomainErrorKind;
@@ -273,5 +274,20 @@ export class TooManyLoginFailuresError extends DomainError {
 
   constructor(readonly retryAfterSeconds: number) {
     super(`too many failed sign-in attempts from this address; retry in ${retryAfterSeconds} s`);
+  }
+}
+
+/** The process is shutting down, so it starts no new upload that could outlive its grace period. */
+export class ShuttingDownError extends DomainError {
+  readonly kind = 'shutting-down';
+
+  /**
+   * Sent as `Retry-After`. NOTE: this is a guess at how long a load balancer takes to route around this
+   * process, or a supervisor to restart it. Clients that ignore the header retry on their own schedule.
+   */
+  readonly retryAfterSeconds = 5;
+
+  constructor() {
+    super('the registry is shutting down and starts no new uploads; retry in a few seconds');
   }
 }

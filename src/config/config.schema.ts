@@ -20,6 +20,9 @@ import {
 
 const durationPattern = /^\d+(\.\d+)?(ms|s|m|h|d)$/;
 const durationMessage = '$property must be a duration with a unit, such as 30s, 5m or 168h';
+/** The sizes that parseSize in units.ts accepts: bytes, or a number with a binary unit. */
+const sizePattern = /^\d+(\.\d+)?\s*(B|KiB|MiB|GiB|TiB)?$/;
+const sizeMessage = '$property must be a size in bytes or with a unit, such as 512MiB or 1GiB';
 
 export class HttpConfig {
   /** Address to listen on; the default keeps the registry reachable from this host only. */
@@ -41,6 +44,13 @@ export class HttpConfig {
   @IsString({ each: true })
   @IsArray()
   trustedProxies: string[] = [];
+
+  /**
+   * How long requests in flight may take to finish after SIGTERM or SIGINT; connections still open
+   * after it are cut.
+   */
+  @Matches(durationPattern, { message: durationMessage })
+  shutdownGracePeriod = '10s';
 }
 
 export class UploadsConfig {
@@ -61,6 +71,10 @@ export class StorageConfig {
   @ValidateNested()
   @Type(() => UploadsConfig)
   uploads: UploadsConfig = new UploadsConfig();
+
+  /** The readiness probe fails when the file system of `rootDirectory` has less free space than this. */
+  @Matches(sizePattern, { message: sizeMessage })
+  minFreeSpace = '1GiB';
 }
 
 export class DatabaseConfig {
@@ -123,9 +137,11 @@ export class LogConfig {
 }
 
 export class MetricsConfig {
+  /** Whether `/metrics` is served at all, on the main port and on `port`. */
   @IsBoolean()
   enabled = true;
 
+  /** Port of the separate listener on `http.address`, which serves `/metrics` without auth; 0 turns it off. */
   @Min(0)
   @Max(65535)
   @IsInt()

@@ -25,6 +25,7 @@ import {
   RangeNotSatisfiableError,
   RepositoryNotFoundError,
   RouteNotFoundError,
+  ShuttingDownError,
   SizeMismatchError,
   UploadInvalidError,
   UploadNotFoundError,
@@ -196,6 +197,12 @@ const expectations: Record<DomainErrorKind, Expectation> = {
     code: 'TOOMANYREQUESTS',
     status: 429,
     headers: { 'Retry-After': '42' },
+  },
+  'shutting-down': {
+    error: new ShuttingDownError(),
+    code: 'UNAVAILABLE',
+    status: 503,
+    headers: { 'Retry-After': '5' },
   },
 };
 

@@ -1,6 +1,7 @@
 import type {
   AuthenticationRequiredError,
   DomainError,
+  ShuttingDownError,
   TooManyLoginFailuresError,
   UpstreamRateLimitedError,
   UpstreamUnavailableError,
@@ -97,6 +98,10 @@ export function mapDomainError(error: DomainError, context: OciErrorContext): Oc
     case 'too-many-login-failures':
       return respond('TOOMANYREQUESTS', 429, {
         'Retry-After': String((error as TooManyLoginFailuresError).retryAfterSeconds),
+      });
+    case 'shutting-down':
+      return respond('UNAVAILABLE', 503, {
+        'Retry-After': String((error as ShuttingDownError).retryAfterSeconds),
       });
     default:
       return assertUnreachable(error.kind);

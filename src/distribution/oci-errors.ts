@@ -17,6 +17,8 @@ export const ociErrorCodes = {
   DENIED: { status: 403, message: 'requested access to the resource is denied' },
   UNSUPPORTED: { status: 405, message: 'the operation is unsupported' },
   TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
+  // Not in the OCI spec; the CNCF Distribution registry sends it with 503, and clients retry on 503.
+  UNAVAILABLE: { status: 503, message: 'service unavailable' },
   UNKNOWN: { status: 500, message: 'unknown error' },
 } as const;
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { basename, isAbsolute, join, relative, sep } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { Digest } from '../common/digest.js';
@@ -50,6 +50,14 @@ describe('StoragePaths', () => {
     assert.equal(paths.uploadData(uploadId), join(root, 'uploads', uploadId, 'data'));
   });
 
+  it('readiness probe in uploads', () => {
+    assert.equal(paths.readinessProbe, join(root, 'uploads', '.readiness-probe'));
+  });
+
+  it('readiness probe is not an upload id', () => {
+    assert.equal(isUploadId(basename(paths.readinessProbe)), false);
+  });
+
   it('relative root stays relative', () => {
     const relativePaths = new StoragePaths('data');
 
@@ -64,6 +72,7 @@ describe('StoragePaths', () => {
       paths.blob(digest),
       paths.uploadDirectory(uploadId),
       paths.uploadData(uploadId),
+      paths.readinessProbe,
     ];
 
     for (const path of all) {

@@ -9,6 +9,7 @@ import type { Digest } from '../common/digest.js';
  * <root>/
  *   blobs/<algorithm>/<first two hex>/<full hex>   blob and manifest bytes, once each
  *   uploads/<upload id>/data                        bytes of an upload or a write in progress
+ *   uploads/.readiness-probe                        written and deleted by each readiness check
  * ```
  * Bytes reach `blobs/` only by an atomic rename from `uploads/`, so a blob path always contains a
  * whole, verified blob.
@@ -37,6 +38,14 @@ export class StoragePaths {
 
   uploadData(uploadId: string): string {
     return join(this.uploadDirectory(uploadId), 'data');
+  }
+
+  /**
+   * The file the readiness probe writes and deletes, in `uploads/` because every write starts there.
+   * Its name is not a UUID, so the upload purge never takes it for an upload.
+   */
+  get readinessProbe(): string {
+    return join(this.uploadsDirectory, '.readiness-probe');
   }
 }
 

@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { Digest } from '../../common/digest.js';
-import { InvalidDigestError, SizeMismatchError } from '../../common/domain-errors.js';
+import { InvalidDigestError, ShuttingDownError, SizeMismatchError } from '../../common/domain-errors.js';
+import { ShutdownState } from '../../common/shutdown-state.js';
 import type { ChunkExpectation } from '../../storage/upload-storage.service.js';
 import { parseContentRange } from '../byte-range.js';
 import { contentLengthOf, hasBody, queryOf } from '../http-request.js';
@@ -26,6 +27,7 @@ export class UploadsHandler {
     @Inject(UploadService) private readonly uploads: UploadService,
     @Inject(BlobService) private readonly blobs: BlobService,
     @Inject(OciUrls) private readonly urls: OciUrls,
+    @Inject(ShutdownState) private readonly shutdown: ShutdownState,
   ) {}
 
   handleStart(route: UploadsRoute, request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -47,6 +49,11 @@ export class UploadsHandler {
   }
 
   private async start(route: UploadsRoute, request: FastifyRequest, reply: FastifyReply) {
+    // Sessions already open may still send their chunks; a new one could outlast the grace period.
+    if (this.shutdown.inProgress) {
+      throw new ShuttingDownError();
+    }
+
     const query = queryOf(request);
     const mount = query.get('mount');
     const digestText = query.get('digest');

@@ -1,0 +1,75 @@
+import { accessSync, constants, statSync } from 'node:fs';
+
+import { type ConfigProblem, ConfigError, loadConfig } from '../config/config.loader.js';
+import type { WharfConfig } from '../config/config.schema.js';
+
+/**
+ * Validates a configuration file, then checks that the files it names exist and can be read. `serve`
+ * starts without them (it waits for the htpasswd file, for example), so only this check reports them.
+ */
+export function checkConfigFile(file: string): WharfConfig {
+  const config = loadConfig(file);
+  const problems = checkReferencedFiles(config);
+
+  if (problems.length > 0) {
+    throw new ConfigError(file, problems);
+  }
+
+  return config;
+}
+
+/** Returns one problem for each file the configuration names that is missing or unreadable. */
+export function checkReferencedFiles(config: WharfConfig): ConfigProblem[] {
+  const files: { key: string; path: string | undefined; hint?: string }[] = [
+    {
+      key: 'auth.htpasswd.path',
+      path: config.auth?.htpasswd?.path,
+      hint: `create it with "wharf user add NAME --file ${config.auth?.htpasswd?.path}"`,
+    },
+    { key: 'auth.oidc.clientSecretFile', path: config.auth?.oidc?.clientSecretFile },
+    ...config.upstreams.flatMap((upstream, index) => [
+      { key: `upstreams.${index}.passwordFile`, path: upstream.passwordFile },
+      { key: `upstreams.${index}.caFile`, path: upstream.caFile },
+    ]),
+  ];
+
+  return files.flatMap(({ key, path, hint }) => {
+    if (path === undefined) {
+      return [];
+    }
+
+    const problem = fileProblem(path);
+
+    if (problem === undefined) {
+      return [];
+    }
+
+    return [
+      { key, value: path, reason: problem.missing && hint ? `${problem.reason}; ${hint}` : problem.reason },
+    ];
+  });
+}
+
+function fileProblem(path: string): { reason: string; missing: boolean } | undefined {
+  try {
+    if (!statSync(path).isFile()) {
+      return { reason: 'not a regular file', missing: false };
+    }
+
+    accessSync(path, constants.R_OK);
+
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+
+    if (code === 'ENOENT') {
+      return { reason: 'file not found', missing: true };
+    }
+
+    if (code === 'EACCES') {
+      return { reason: 'file not readable by this user', missing: false };
+    }
+
+    return { reason: `cannot read the file (${code ?? (error as Error).message})`, missing: false };
+  }
+}

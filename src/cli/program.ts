@@ -1,0 +1,180 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { Command, CommanderError } from 'commander';
+
+import { ConfigError, loadConfig } from '../config/config.loader.js';
+import { CliError, exitCodes, UsageError } from './cli-error.js';
+import { checkConfigFile } from './config-check.js';
+import { findPackage } from '../common/package-info.js';
+import { addUser, deleteUser, listUsers, type Terminal } from './user-commands.js';
+
+/** The config file of the current directory, used before the packaged one when it exists. */
+const localConfig = 'config/wharf.yaml';
+
+const configOptionHelp =
+  'configuration file (YAML or JSON); defaults to ./config/wharf.yaml when it exists, otherwise to the file shipped with Wharf';
+
+/**
+ * Runs the `wharf` command line and returns the exit code: 0 on success, 2 for usage or configuration
+ * errors, 1 for other failures.
+ */
+export async function runCli(argv: string[], moduleUrl: string, terminal: Terminal): Promise<number> {
+  const packageInfo = findPackage(moduleUrl);
+  const defaultConfig = () =>
+    existsSync(localConfig) ? localConfig : join(packageInfo.root, 'config', 'wharf.yaml');
+  const program = buildProgram(packageInfo.version, defaultConfig, terminal);
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+
+    return exitCodes.ok;
+  } catch (error) {
+    return reportError(error, terminal);
+  }
+}
+
+function buildProgram(version: string, defaultConfig: () => string, terminal: Terminal): Command {
+  const program = new Command('wharf')
+    .description('Wharf, an OCI container registry with pull-through caching')
+    .version(version, '-V, --version', 'print the version and exit')
+    .helpOption('-h, --help', 'print help for the command and exit')
+    .configureOutput({
+      writeOut: (text) => terminal.stdout.write(text),
+      writeErr: (text) => terminal.stderr.write(text),
+    })
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program.helpCommand(false);
+
+  program
+    .command('serve')
+    .description('start the registry; SIGTERM or SIGINT shuts it down gracefully')
+    .option('-c, --config <file>', configOptionHelp)
+    .addHelpText(
+      'after',
+      `
+Every key can also be set by an environment variable: storage.rootDirectory is
+WHARF_STORAGE__ROOT_DIRECTORY.
+
+Example:
+  wharf serve --config /etc/wharf/wharf.yaml`,
+    )
+    .action(async (options: { config?: string }) => {
+      const config = loadConfig(options.config ?? defaultConfig());
+      // Loaded here, so that the other commands start without loading the whole server.
+      const { serve } = await import('./serve-command.js');
+
+      try {
+        await serve(config);
+      } catch (error) {
+        throw new CliError(`failed to start: ${describeError(error)}`);
+      }
+    });
+
+  const config = program.command('config').description('work with configuration files');
+
+  config
+    .command('check')
+    .description(
+      'validate a configuration file and check that the files it names exist; prints "FILE: valid" or one line per problem and exits 2',
+    )
+    .argument('[file]', 'the configuration file; the same as --config')
+    .option('-c, --config <file>', configOptionHelp)
+    .addHelpText('after', '\nExample:\n  wharf config check /etc/wharf/wharf.yaml')
+    .action((file: string | undefined, options: { config?: string }) => {
+      if (file !== undefined && options.config !== undefined && file !== options.config) {
+        throw new UsageError('name the configuration file once, as an argument or with --config');
+      }
+
+      const configFile = file ?? options.config ?? defaultConfig();
+
+      checkConfigFile(configFile);
+      terminal.stdout.write(`${configFile}: valid\n`);
+    });
+
+  const user = program
+    .command('user')
+    .description('manage the users of the htpasswd file; a running server reloads the file within a second');
+  const fileOptionHelp = 'the htpasswd file; defaults to auth.htpasswd.path of the configuration';
+
+  user
+    .command('add')
+    .description(
+      'add a user, or set the password of an existing one; the password is hashed with bcrypt (cost 12)',
+    )
+    .argument('<name>', 'the user name')
+    .option('-f, --file <path>', fileOptionHelp)
+    .option('-c, --config <file>', configOptionHelp)
+    .option(
+      '--password-stdin',
+      'read the password from the first line of standard input instead of prompting',
+    )
+    .addHelpText(
+      'after',
+      `
+Without --password-stdin the password is asked twice on the terminal, without echo. Passwords
+may be at most 72 bytes long, the most that bcrypt reads. A new file gets mode 0600.
+
+Examples:
+  wharf user add alice --file config/htpasswd
+  printf '%s\\n' "$PASSWORD" | wharf user add ci --password-stdin --config /etc/wharf/wharf.yaml`,
+    )
+    .action(async (name: string, options: { file?: string; config?: string; passwordStdin?: boolean }) => {
+      const location = { file: options.file, configFile: options.config ?? defaultConfig() };
+
+      await addUser(name, location, options.passwordStdin === true, terminal);
+    });
+
+  user
+    .command('delete')
+    .description('delete a user from the htpasswd file')
+    .argument('<name>', 'the user name')
+    .option('-f, --file <path>', fileOptionHelp)
+    .option('-c, --config <file>', configOptionHelp)
+    .addHelpText('after', '\nExample:\n  wharf user delete alice --file config/htpasswd')
+    .action(async (name: string, options: { file?: string; config?: string }) => {
+      await deleteUser(name, { file: options.file, configFile: options.config ?? defaultConfig() }, terminal);
+    });
+
+  user
+    .command('list')
+    .description('print the names of the users who can sign in, one a line (never their hashes)')
+    .option('-f, --file <path>', fileOptionHelp)
+    .option('-c, --config <file>', configOptionHelp)
+    .addHelpText('after', '\nExample:\n  wharf user list --config /etc/wharf/wharf.yaml')
+    .action(async (options: { file?: string; config?: string }) => {
+      await listUsers({ file: options.file, configFile: options.config ?? defaultConfig() }, terminal);
+    });
+
+  return program;
+}
+
+function reportError(error: unknown, terminal: Terminal): number {
+  // Commander has already printed its message (or the help or version, which exit 0).
+  if (error instanceof CommanderError) {
+    return error.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
+  }
+
+  if (error instanceof ConfigError) {
+    terminal.stderr.write(`${error.message}\n`);
+
+    return exitCodes.usage;
+  }
+
+  if (error instanceof CliError) {
+    terminal.stderr.write(`wharf: ${error.message}\n`);
+
+    return error.exitCode;
+  }
+
+  terminal.stderr.write(`wharf: ${describeError(error)}\n`);
+
+  return exitCodes.failure;
+}
+
+/** Describes an unexpected error with its stack, which is what a bug report needs. */
+function describeError(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}

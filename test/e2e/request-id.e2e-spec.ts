@@ -1,0 +1,96 @@
+/**
+ * Request ids: a client's `X-Request-Id` is kept only when the client is a trusted proxy, and the
+ * access line of the request carries the id that the response sends back.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { startWharf, type WharfServer } from '../support/wharf-server.js';
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Sends GET /v2/ with an X-Request-Id and returns the id the response carries. */
+async function echoedRequestId(wharf: WharfServer, requestId: string): Promise<string> {
+  const response = await fetch(`${wharf.baseUrl}/v2/`, {
+    headers: { 'X-Request-Id': requestId },
+    signal: AbortSignal.timeout(10_000),
+  });
+
+  await response.arrayBuffer();
+  assert.equal(response.status, 200);
+
+  return response.headers.get('x-request-id') ?? '';
+}
+
+async function accessLineOf(wharf: WharfServer, requestId: string): Promise<Record<string, unknown>> {
+  const lines = await wharf.waitForLog(
+    (record) => record.msg === 'request completed' && record.reqId === requestId,
+  );
+
+  assert.equal(lines.length, 1, `one access line with reqId ${requestId}`);
+
+  return lines[0];
+}
+
+describe('request id from an untrusted client', () => {
+  let wharf: WharfServer;
+
+  before(async () => {
+    wharf = await startWharf();
+  });
+
+  after(async () => {
+    await wharf.dispose();
+  });
+
+  it('client id is replaced', async () => {
+    const echoed = await echoedRequestId(wharf, 'abc-123');
+
+    assert.notEqual(echoed, 'abc-123');
+    assert.match(echoed, uuidPattern);
+  });
+
+  it('access line has the echoed id', async () => {
+    const echoed = await echoedRequestId(wharf, 'abc-456');
+    const line = await accessLineOf(wharf, echoed);
+
+    assert.equal(line.url, '/v2/');
+    assert.equal(
+      wharf.logRecords().some((record) => record.reqId === 'abc-456'),
+      false,
+    );
+  });
+});
+
+describe('request id from a trusted proxy', () => {
+  let wharf: WharfServer;
+
+  before(async () => {
+    wharf = await startWharf({
+      config: { http: { address: '127.0.0.1', port: 0, trustedProxies: ['127.0.0.1'] } },
+    });
+  });
+
+  after(async () => {
+    await wharf.dispose();
+  });
+
+  it('proxy id is echoed', async () => {
+    assert.equal(await echoedRequestId(wharf, 'abc-123'), 'abc-123');
+  });
+
+  it('access line has the proxy id', async () => {
+    await echoedRequestId(wharf, 'abc-789');
+
+    const line = await accessLineOf(wharf, 'abc-789');
+
+    assert.equal(line.url, '/v2/');
+    assert.equal(line.statusCode, 200);
+  });
+
+  it('malformed proxy id is replaced', async () => {
+    const echoed = await echoedRequestId(wharf, 'not/valid');
+
+    assert.match(echoed, uuidPattern);
+  });
+});
