@@ -1,5 +1,24 @@
 import { Module } from '@nestjs/common';
 
-/** The admin REST API under /api/v1 and its OpenAPI document. */
-@Module({})
+import { AuthModule } from '../auth/auth.module.js';
+import { DistributionModule } from '../distribution/distribution.module.js';
+import { UpstreamModule } from '../upstream/upstream.module.js';
+import { AdminContentReader } from './content-reader.js';
+import { ImageMeasurer } from './image-measurer.js';
+import { ManifestDetails } from './manifest-details.service.js';
+import { RepositoriesController } from './repositories.controller.js';
+import { RepositoryListing } from './repository-listing.service.js';
+import { RepositoryPermissions } from './repository-permissions.js';
+import { SystemController } from './system.controller.js';
+import { UpstreamsController } from './upstreams.controller.js';
+
+/**
+ * The admin REST API under /api/v1: repositories, tags and images, deletes, upstream statistics and
+ * system information. Its OpenAPI document is served by setUpOpenApi in openapi.ts.
+ */
+@Module({
+  imports: [AuthModule, DistributionModule, UpstreamModule],
+  controllers: [RepositoriesController, UpstreamsController, SystemController],
+  providers: [AdminContentReader, ImageMeasurer, ManifestDetails, RepositoryListing, RepositoryPermissions],
+})
 export class AdminModule {}

@@ -33,6 +33,6 @@ import { UploadService } from './services/upload.service.js';
     UploadsHandler,
     ListingsHandler,
   ],
-  exports: [RegistryReader, UploadService],
+  exports: [RegistryReader, LocalRegistryReader, ManifestService, UploadService],
 })
 export class DistributionModule {}

@@ -11,9 +11,12 @@ import { ApiKeyStore } from './stores/api-key.store.js';
 import { BlobRecordStore } from './stores/blob-record.store.js';
 import { ManifestStore } from './stores/manifest.store.js';
 import { RepositoryStore } from './stores/repository.store.js';
+import { RepositorySummaryStore } from './stores/repository-summary.store.js';
 import { SessionStore } from './stores/session.store.js';
+import { StorageStatisticsStore } from './stores/storage-statistics.store.js';
 import { UploadSessionStore } from './stores/upload-session.store.js';
 import { UpstreamCacheStore } from './stores/upstream-cache.store.js';
+import { UpstreamStatisticsStore } from './stores/upstream-statistics.store.js';
 import { UserStore } from './stores/user.store.js';
 
 export interface MetadataOptions {
@@ -67,6 +70,9 @@ const stores = [
   UserStore,
   ApiKeyStore,
   SessionStore,
+  StorageStatisticsStore,
+  RepositorySummaryStore,
+  UpstreamStatisticsStore,
 ];
 
 /** Registry metadata: TypeORM entities and the stores that read and write them. */

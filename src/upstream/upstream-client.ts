@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 
 import { Agent, type Dispatcher, errors as undiciErrors } from 'undici';
 
+import type { UpstreamRequestResult } from '../common/activity-observer.js';
 import {
   UpstreamRateLimitedError,
   UpstreamUnavailableError,
@@ -11,6 +12,8 @@ import { manifestMediaTypes } from '../common/media-types.js';
 import { readLimited } from '../common/read-limited.js';
 import type { Upstream } from './upstream-routes.js';
 import { parseChallenge } from './www-authenticate.js';
+
+export type { UpstreamRequestResult };
 
 /** An upstream response that was not an error: its status, headers and body stream. */
 export interface UpstreamResponse {
@@ -44,7 +47,16 @@ export class UpstreamClient {
   private readonly agent: Agent;
   private readonly tokens = new Map<string, CachedToken>();
 
-  constructor(readonly upstream: Upstream) {
+  /**
+   * `observe` is told the result of every request, once per request whatever its retries.
+   * `observeHeaders` gets the headers of each final response, 429 and 5xx included, so that quota
+   * headers such as Docker Hub's `ratelimit-remaining` can be reported.
+   */
+  constructor(
+    readonly upstream: Upstream,
+    private readonly observe: (result: UpstreamRequestResult) => void = () => undefined,
+    private readonly observeHeaders: (headers: Record<string, string | undefined>) => void = () => undefined,
+  ) {
     this.agent = new Agent({
       connect: { timeout: upstream.timeoutMs, rejectUnauthorized: upstream.tlsVerify, ca: upstream.ca },
       headersTimeout: upstream.timeoutMs,
@@ -77,6 +89,25 @@ export class UpstreamClient {
     name: string,
     headers: Record<string, string> = {},
   ): Promise<UpstreamResponse> {
+    try {
+      const response = await this.sendUnobserved(method, path, name, headers);
+
+      this.observe(resultOfStatus(response.status));
+
+      return response;
+    } catch (error) {
+      this.observe(resultOfError(error));
+
+      throw error;
+    }
+  }
+
+  private async sendUnobserved(
+    method: 'GET' | 'HEAD',
+    path: string,
+    name: string,
+    headers: Record<string, string>,
+  ): Promise<UpstreamResponse> {
     const scope = `repository:${name}:pull`;
     const deadline = Date.now() + this.upstream.timeoutMs;
     let response = await this.attempt(method, path, { ...headers, ...this.authorization(scope) }, deadline);
@@ -89,6 +120,8 @@ export class UpstreamClient {
         response = await this.attempt(method, path, { ...headers, ...authorization }, deadline);
       }
     }
+
+    this.observeHeaders(response.headers);
 
     if (response.status === 429) {
       response.body.resume();
@@ -273,6 +306,27 @@ export class UpstreamClient {
   ): UpstreamUnavailableError {
     return new UpstreamUnavailableError(this.upstream.prefix, failure, reason, status);
   }
+}
+
+function resultOfStatus(status: number): UpstreamRequestResult {
+  if ((status >= 200 && status < 300) || status === 304) {
+    return 'success';
+  }
+
+  if (status === 404) {
+    return 'not-found';
+  }
+
+  return status === 401 || status === 403 ? 'denied' : 'client-error';
+}
+
+function resultOfError(error: unknown): UpstreamRequestResult {
+  if (error instanceof UpstreamRateLimitedError) {
+    return 'rate-limited';
+  }
+
+  // Anything else thrown here (a token response that is not JSON, say) is an invalid response.
+  return error instanceof UpstreamUnavailableError ? error.failure : 'invalid-response';
 }
 
 function toResponse(response: Dispatcher.ResponseData): UpstreamResponse {

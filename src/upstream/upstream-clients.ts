@@ -1,7 +1,9 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 
-import { UpstreamClient } from './upstream-client.js';
+import { ActivityObserver } from '../common/activity-observer.js';
+import { UpstreamClient, type UpstreamRequestResult } from './upstream-client.js';
 import { type Upstream, UpstreamRoutes } from './upstream-routes.js';
+import { UpstreamStatus } from './upstream-status.service.js';
 
 /** How long cached tags are served without revalidation after their upstream failed. */
 const failureBackoffMs = 10_000;
@@ -16,9 +18,20 @@ export class UpstreamClients implements OnApplicationShutdown {
   private readonly notFoundUntil = new Map<string, number>();
   private readonly failedUntil = new Map<string, number>();
 
-  constructor(@Inject(UpstreamRoutes) routes: UpstreamRoutes) {
+  constructor(
+    @Inject(UpstreamRoutes) routes: UpstreamRoutes,
+    @Inject(ActivityObserver) activity: ActivityObserver,
+    @Inject(UpstreamStatus) status: UpstreamStatus,
+  ) {
     for (const upstream of routes.all) {
-      this.clients.set(upstream.prefix, new UpstreamClient(upstream));
+      const observe = (result: UpstreamRequestResult) => {
+        activity.recordUpstreamRequest(upstream.prefix, result);
+        status.recordResult(upstream.prefix, result);
+      };
+
+      const observeHeaders = status.recordHeaders.bind(status, upstream.prefix);
+
+      this.clients.set(upstream.prefix, new UpstreamClient(upstream, observe, observeHeaders));
     }
   }
 

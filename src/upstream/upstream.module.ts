@@ -6,6 +6,7 @@ import { PullThroughManifests } from './pull-through-manifests.service.js';
 import { UpstreamClients } from './upstream-clients.js';
 import { UpstreamRoutes } from './upstream-routes.js';
 import { UpstreamStatistics } from './upstream-statistics.service.js';
+import { UpstreamStatus } from './upstream-status.service.js';
 
 /** Pull-through caching of upstream registries behind path prefixes. */
 @Module({
@@ -13,10 +14,11 @@ import { UpstreamStatistics } from './upstream-statistics.service.js';
     UpstreamRoutes,
     UpstreamClients,
     UpstreamStatistics,
+    UpstreamStatus,
     PullThroughManifests,
     PullThroughBlobs,
     PullThroughListings,
   ],
-  exports: [UpstreamRoutes, PullThroughManifests, PullThroughBlobs, PullThroughListings],
+  exports: [UpstreamRoutes, UpstreamStatus, PullThroughManifests, PullThroughBlobs, PullThroughListings],
 })
 export class UpstreamModule {}

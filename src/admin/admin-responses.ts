@@ -1,0 +1,444 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+/**
+ * Response shapes of the admin API, declared as classes so that the OpenAPI document describes them.
+ * Times are ISO 8601 strings in UTC and sizes are bytes.
+ */
+
+const stringMap = { type: 'object', additionalProperties: { type: 'string' } } as const;
+
+export class ErrorEntry {
+  @ApiProperty({ example: 'NOT_FOUND' })
+  code: string;
+
+  @ApiProperty({ example: 'repository name not known to registry' })
+  message: string;
+}
+
+export class ErrorBody {
+  @ApiProperty({ type: () => [ErrorEntry] })
+  errors: ErrorEntry[];
+}
+
+export class RepositoryView {
+  @ApiProperty({ example: 'team/app' })
+  name: string;
+
+  @ApiProperty({ enum: ['local', 'cached'], description: '`cached` for names under an upstream prefix.' })
+  kind: 'local' | 'cached';
+
+  @ApiProperty({ type: String, nullable: true, description: 'Upstream prefix of a cached repository.' })
+  upstream: string | null;
+
+  @ApiProperty({ description: 'Sum of the distinct blobs linked to the repository; manifests not included.' })
+  size: number;
+
+  @ApiProperty()
+  tagCount: number;
+
+  @ApiProperty()
+  manifestCount: number;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt: string;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'Latest manifest or tag write.',
+  })
+  lastPushAt: string | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'Latest pull of a manifest or blob; recorded for pull-through repositories only.',
+  })
+  lastPullAt: string | null;
+}
+
+export class RepositoryListView {
+  @ApiProperty({ description: 'Matching repositories the caller may read, on all pages.' })
+  total: number;
+
+  @ApiProperty()
+  page: number;
+
+  @ApiProperty()
+  pageSize: number;
+
+  @ApiProperty({ type: () => [RepositoryView] })
+  items: RepositoryView[];
+}
+
+export class PlatformView {
+  @ApiProperty({ example: 'linux' })
+  os: string;
+
+  @ApiProperty({ example: 'arm64' })
+  architecture: string;
+
+  @ApiPropertyOptional({ example: 'v8' })
+  variant?: string;
+
+  @ApiPropertyOptional({ example: '10.0.20348.2340' })
+  osVersion?: string;
+}
+
+export class TagView {
+  @ApiProperty({ example: 'v1' })
+  name: string;
+
+  @ApiProperty()
+  digest: string;
+
+  @ApiProperty()
+  mediaType: string;
+
+  @ApiProperty({ type: String, nullable: true })
+  artifactType: string | null;
+
+  @ApiProperty({
+    description:
+      'Manifest plus config and layers; for an index, the index plus its child manifests plus their distinct blobs.',
+  })
+  size: number;
+
+  @ApiProperty({
+    description: 'False when a child of an index is not stored here yet, so its layers are not counted.',
+  })
+  sizeComplete: boolean;
+
+  @ApiProperty({
+    type: () => [PlatformView],
+    description: 'Platforms of an index, or the platform of an image whose config is stored here.',
+  })
+  platforms: PlatformView[];
+
+  @ApiProperty({ format: 'date-time', description: 'When the tag was last set.' })
+  pushedAt: string;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  lastPulledAt: string | null;
+}
+
+export class TagListView {
+  @ApiProperty()
+  repository: string;
+
+  @ApiProperty()
+  total: number;
+
+  @ApiProperty()
+  page: number;
+
+  @ApiProperty()
+  pageSize: number;
+
+  @ApiProperty({ type: () => [TagView] })
+  items: TagView[];
+}
+
+export class DescriptorView {
+  @ApiProperty()
+  mediaType: string;
+
+  @ApiProperty()
+  digest: string;
+
+  @ApiProperty()
+  size: number;
+
+  @ApiPropertyOptional()
+  artifactType?: string;
+
+  @ApiPropertyOptional(stringMap)
+  annotations?: Record<string, string>;
+}
+
+export class ChildManifestView extends DescriptorView {
+  @ApiProperty({ type: () => PlatformView, nullable: true })
+  platform: PlatformView | null;
+}
+
+export class HistoryView {
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  created: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'RUN apt-get install -y curl' })
+  createdBy: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  comment: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  author: string | null;
+
+  @ApiProperty()
+  emptyLayer: boolean;
+}
+
+export class ImageConfigView extends DescriptorView {
+  @ApiProperty({
+    description:
+      'False when the config is not an image config (an artifact), is too large to read, or is missing.',
+  })
+  parsed: boolean;
+
+  @ApiProperty({ type: String, nullable: true })
+  os: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  architecture: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  variant: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  created: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  author: string | null;
+
+  @ApiProperty({ type: [String] })
+  env: string[];
+
+  @ApiProperty(stringMap)
+  labels: Record<string, string>;
+
+  @ApiProperty({ type: [String], nullable: true })
+  entrypoint: string[] | null;
+
+  @ApiProperty({ type: [String], nullable: true })
+  cmd: string[] | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  workingDir: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  user: string | null;
+
+  @ApiProperty({ type: [String], example: ['8080/tcp'] })
+  exposedPorts: string[];
+
+  @ApiProperty({ type: () => [HistoryView] })
+  history: HistoryView[];
+}
+
+export class ReferrerView {
+  @ApiProperty()
+  digest: string;
+
+  @ApiProperty()
+  mediaType: string;
+
+  @ApiProperty({ type: String, nullable: true })
+  artifactType: string | null;
+
+  @ApiProperty()
+  size: number;
+
+  @ApiProperty({ ...stringMap, nullable: true })
+  annotations: Record<string, string> | null;
+}
+
+export class ManifestDetailsView {
+  @ApiProperty()
+  repository: string;
+
+  @ApiProperty()
+  digest: string;
+
+  @ApiProperty()
+  mediaType: string;
+
+  @ApiProperty({ type: String, nullable: true })
+  artifactType: string | null;
+
+  @ApiProperty({ description: 'Size of the manifest itself.' })
+  size: number;
+
+  @ApiProperty({ ...stringMap, nullable: true })
+  annotations: Record<string, string> | null;
+
+  @ApiProperty({
+    type: () => DescriptorView,
+    nullable: true,
+    description: 'The manifest this one refers to.',
+  })
+  subject: DescriptorView | null;
+
+  @ApiProperty({
+    type: () => [ChildManifestView],
+    description: 'Child manifests of an index; empty otherwise.',
+  })
+  manifests: ChildManifestView[];
+
+  @ApiProperty({ type: () => ImageConfigView, nullable: true, description: 'Null for an index.' })
+  config: ImageConfigView | null;
+
+  @ApiProperty({ type: () => [DescriptorView], description: 'Layers of an image; empty for an index.' })
+  layers: DescriptorView[];
+
+  @ApiProperty({ type: () => [ReferrerView], description: 'Manifests whose subject is this one.' })
+  referrers: ReferrerView[];
+}
+
+export class CacheStatisticsView {
+  @ApiProperty({ description: 'Requests served from the cache.' })
+  hits: number;
+
+  @ApiProperty({ description: 'Requests fetched from the upstream.' })
+  misses: number;
+
+  @ApiProperty()
+  bytesFetched: number;
+
+  @ApiProperty()
+  bytesServed: number;
+
+  @ApiProperty()
+  notFound: number;
+
+  @ApiProperty()
+  errors: number;
+
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'number' }, example: { timeout: 2 } })
+  errorsByKind: Record<string, number>;
+}
+
+export class UpstreamErrorView {
+  @ApiProperty({ example: 'timeout' })
+  kind: string;
+
+  @ApiProperty({ format: 'date-time' })
+  at: string;
+}
+
+export class UpstreamHealthView {
+  @ApiProperty({
+    type: Boolean,
+    nullable: true,
+    description: 'Whether the latest request got a response other than 429 or 5xx; null before the first.',
+  })
+  reachable: boolean | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'success' })
+  lastResult: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  lastRequestAt: string | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'Latest request that got a response other than 429 or 5xx.',
+  })
+  lastResponseAt: string | null;
+
+  @ApiProperty({ type: () => UpstreamErrorView, nullable: true })
+  lastError: UpstreamErrorView | null;
+}
+
+export class RateLimitView {
+  @ApiProperty({ type: Number, nullable: true })
+  limit: number | null;
+
+  @ApiProperty()
+  remaining: number;
+
+  @ApiProperty({ type: Number, nullable: true })
+  windowSeconds: number | null;
+
+  @ApiProperty({ format: 'date-time' })
+  observedAt: string;
+}
+
+export class UpstreamView {
+  @ApiProperty({ example: 'docker' })
+  prefix: string;
+
+  @ApiProperty({ example: 'https://registry-1.docker.io' })
+  url: string;
+
+  @ApiProperty()
+  dockerHub: boolean;
+
+  @ApiProperty({ description: 'Repositories cached under the prefix.' })
+  cachedRepositories: number;
+
+  @ApiProperty({ type: () => CacheStatisticsView })
+  statistics: CacheStatisticsView;
+
+  @ApiProperty({ type: () => UpstreamHealthView, description: 'Seen by this process since it started.' })
+  status: UpstreamHealthView;
+
+  @ApiProperty({
+    type: () => RateLimitView,
+    nullable: true,
+    description: "The latest `ratelimit-remaining` header (Docker Hub's pull quota); null until one is seen.",
+  })
+  rateLimit: RateLimitView | null;
+}
+
+export class UpstreamListView {
+  @ApiProperty({ type: () => [UpstreamView] })
+  upstreams: UpstreamView[];
+}
+
+export class AuthFeaturesView {
+  @ApiProperty()
+  enabled: boolean;
+
+  @ApiProperty()
+  htpasswd: boolean;
+
+  @ApiProperty()
+  oidc: boolean;
+
+  @ApiProperty()
+  forwardAuth: boolean;
+
+  @ApiProperty({ description: 'API keys and bearer tokens, available whenever authentication is on.' })
+  apiKeys: boolean;
+}
+
+export class MetricsFeaturesView {
+  @ApiProperty()
+  enabled: boolean;
+
+  @ApiProperty()
+  port: number;
+}
+
+export class FeaturesView {
+  @ApiProperty({ type: () => AuthFeaturesView })
+  auth: AuthFeaturesView;
+
+  @ApiProperty({ type: [String], example: ['docker', 'ghcr'] })
+  upstreams: string[];
+
+  @ApiProperty({ type: () => MetricsFeaturesView })
+  metrics: MetricsFeaturesView;
+
+  @ApiProperty({ enum: ['sqlite', 'postgres'] })
+  database: 'sqlite' | 'postgres';
+}
+
+export class SystemView {
+  @ApiProperty({ example: '0.1.0' })
+  version: string;
+
+  @ApiProperty({ type: () => FeaturesView })
+  features: FeaturesView;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'The effective configuration, with every password, secret and token value redacted.',
+  })
+  config: Record<string, unknown>;
+}
