@@ -582,7 +582,7 @@ describe('shipped configuration files', () => {
     const config = loadConfig(join(repositoryRoot, 'config/wharf.auth.example.yaml'));
 
     assert.equal(config.auth?.oidc?.issuer, 'https://auth.example.com/application/o/wharf/');
-    assert.equal(config.auth?.htpasswd?.path, '/etc/wharf/htpasswd');
+    assert.equal(config.auth?.htpasswd?.path, '/run/secrets/wharf-htpasswd');
     assert.deepEqual(config.access.admins.groups, ['registry-admins']);
   });
 });
