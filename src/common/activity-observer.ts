@@ -4,7 +4,7 @@ import type { UpstreamFailureKind } from './domain-errors.js';
 export type AuthAttemptMethod = 'htpasswd' | 'api-key' | 'token';
 export type AuthAttemptResult = 'success' | 'failure' | 'rate-limited';
 
-/** How one request to an upstream registry ended. */
+/** Outcome of one request to an upstream registry. */
 export type UpstreamRequestResult =
   'success' | 'not-found' | 'denied' | 'client-error' | 'rate-limited' | UpstreamFailureKind;
 

@@ -12,7 +12,7 @@ export interface BodyByteCounts {
  * shows how many bytes were actually transferred.
  *
  * Received bytes: Node's HTTP parser hands every body chunk to the request stream's `push()` (Node 20),
- * so a wrapper there counts bytes whoever reads them, and bytes buffered before counting started are
+ * so a wrapper there counts the bytes no matter which code reads them, and bytes buffered before counting started are
  * in `readableLength`. Sent bytes: every body chunk passes through the response's `write()` or
  * `end()`; Node drops body bytes of HEAD, 204 and 304 responses, so they are not counted either.
  */
