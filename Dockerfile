@@ -51,5 +51,8 @@ EXPOSE 5000 5001
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["node", "-e", "fetch('http://127.0.0.1:5000/livez').then((response) => process.exit(response.ok ? 0 : 1), () => process.exit(1))"]
 
+# Without --config, Wharf reads ./config/wharf.yaml, the embedded default copied above; it listens on
+# every interface of the container so that published ports reach it. Compose passes its own config.
+ENV WHARF_HTTP__ADDRESS=0.0.0.0
 ENTRYPOINT ["node", "dist/src/main.js"]
-CMD ["serve", "--config", "/etc/wharf/wharf.yaml"]
+CMD ["serve"]

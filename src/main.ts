@@ -3,6 +3,15 @@ import 'reflect-metadata';
 
 import { runCli } from './cli/program.js';
 
+// `wharf ... --help | head` closes the pipe early; that is the reader's choice, not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') {
+    process.exit(0);
+  }
+
+  throw error;
+});
+
 runCli(process.argv.slice(2), import.meta.url, process).then(
   (code) => {
     // A successful `serve` keeps running on its open server; other commands end when their work does.

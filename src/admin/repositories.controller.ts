@@ -141,6 +141,7 @@ export class RepositoriesController {
     this.audit.record('delete', {
       user: subjectName(subject),
       address: request.ip,
+      requestId: request.id,
       repository,
       reference: referenceText,
       via: 'admin-api',

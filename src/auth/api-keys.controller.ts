@@ -86,6 +86,7 @@ export class ApiKeysController {
     this.audit.record('api-key-create', {
       user: user.username,
       address: request.ip,
+      requestId: request.id,
       keyId: key.id,
       label: body.label,
     });
@@ -110,7 +111,12 @@ export class ApiKeysController {
     }
 
     this.credentials.forgetVerified();
-    this.audit.record('api-key-revoke', { user: user.username, address: request.ip, keyId: params.id });
+    this.audit.record('api-key-revoke', {
+      user: user.username,
+      address: request.ip,
+      requestId: request.id,
+      keyId: params.id,
+    });
   }
 
   private userOf(request: FastifyRequest) {

@@ -1,4 +1,4 @@
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 
 import { type ConfigProblem, ConfigError, loadConfig } from '../config/config.loader.js';
 import type { WharfConfig } from '../config/config.schema.js';
@@ -20,25 +20,25 @@ export function checkConfigFile(file: string): WharfConfig {
 
 /** Returns one problem for each file the configuration names that is missing or unreadable. */
 export function checkReferencedFiles(config: WharfConfig): ConfigProblem[] {
-  const files: { key: string; path: string | undefined; hint?: string }[] = [
+  const files: { key: string; path: string | undefined; hint?: string; secret?: boolean }[] = [
     {
       key: 'auth.htpasswd.path',
       path: config.auth?.htpasswd?.path,
       hint: `create it with "wharf user add NAME --file ${config.auth?.htpasswd?.path}"`,
     },
-    { key: 'auth.oidc.clientSecretFile', path: config.auth?.oidc?.clientSecretFile },
+    { key: 'auth.oidc.clientSecretFile', path: config.auth?.oidc?.clientSecretFile, secret: true },
     ...config.upstreams.flatMap((upstream, index) => [
-      { key: `upstreams.${index}.passwordFile`, path: upstream.passwordFile },
+      { key: `upstreams.${index}.passwordFile`, path: upstream.passwordFile, secret: true },
       { key: `upstreams.${index}.caFile`, path: upstream.caFile },
     ]),
   ];
 
-  return files.flatMap(({ key, path, hint }) => {
+  return files.flatMap(({ key, path, hint, secret }) => {
     if (path === undefined) {
       return [];
     }
 
-    const problem = fileProblem(path);
+    const problem = fileProblem(path, secret ?? false);
 
     if (problem === undefined) {
       return [];
@@ -50,13 +50,18 @@ export function checkReferencedFiles(config: WharfConfig): ConfigProblem[] {
   });
 }
 
-function fileProblem(path: string): { reason: string; missing: boolean } | undefined {
+function fileProblem(path: string, secret: boolean): { reason: string; missing: boolean } | undefined {
   try {
     if (!statSync(path).isFile()) {
       return { reason: 'not a regular file', missing: false };
     }
 
     accessSync(path, constants.R_OK);
+
+    // A secret file left empty would be sent as an empty secret, which the other side rejects later.
+    if (secret && readFileSync(path, 'utf8').trim() === '') {
+      return { reason: 'the file is empty; put the secret in it', missing: false };
+    }
 
     return undefined;
   } catch (error) {

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 
+import { findPackage } from '../common/package-info.js';
 import {
   applyEnvOverrides,
   ConfigError,
@@ -546,6 +546,31 @@ describe('validateConfig auth and access', () => {
       'access',
       /only with an auth section/,
     ],
+    [
+      'a single proxy instead of a list',
+      { http: { trustedProxies: '10.0.0.1' } },
+      'http.trustedProxies',
+      /array/,
+    ],
+    [
+      'a single network instead of a list',
+      { auth: {}, access: { anonymous: { networks: '127.0.0.0/8' } } },
+      'access.anonymous.networks',
+      /array/,
+    ],
+    ['upstreams that are not a list', { upstreams: 'docker' }, 'upstreams', /array/],
+    [
+      'rules that are not a mapping',
+      { auth: {}, access: { repositories: 'all' } },
+      'access.repositories',
+      /object/,
+    ],
+    [
+      'the metrics port on the main port',
+      { http: { port: 5000 }, metrics: { port: 5000 } },
+      'metrics.port',
+      /differ/,
+    ],
     ['a bad trusted proxy', { http: { trustedProxies: ['proxy.local'] } }, 'http.trustedProxies.0', /CIDR/],
     [
       'OIDC without a redirect base',
@@ -570,7 +595,7 @@ describe('validateConfig auth and access', () => {
 });
 
 describe('shipped configuration files', () => {
-  const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
+  const repositoryRoot = findPackage(import.meta.url).root;
 
   for (const file of ['config/wharf.yaml', 'config/wharf.auth.example.yaml']) {
     it(`${file} is valid`, () => {

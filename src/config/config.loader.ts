@@ -65,6 +65,7 @@ export function validateConfig(
     ...checkRepositoryRules(config.access.repositories),
     ...checkOidcRedirect(config),
     ...checkAccessNeedsAuth(raw),
+    ...checkMetricsPort(config),
   );
 
   for (const problem of problems) {
@@ -194,6 +195,11 @@ function checkUpstreamPrefixes(config: WharfConfig): ConfigProblem[] {
   const seen = new Set<string>();
   const problems: ConfigProblem[] = [];
 
+  // The checks below run after the schema's, which already reported a value of the wrong type.
+  if (!Array.isArray(config.upstreams)) {
+    return problems;
+  }
+
   config.upstreams.forEach((upstream, index) => {
     if (seen.has(upstream.prefix)) {
       problems.push({
@@ -216,12 +222,28 @@ function checkNetworks(config: WharfConfig): ConfigProblem[] {
   ];
 
   return lists.flatMap(({ key, values }) =>
-    values.flatMap((value, index) => {
-      const reason = cidrProblem(value);
+    (Array.isArray(values) ? values : []).flatMap((value: unknown, index) => {
+      const reason = typeof value === 'string' ? cidrProblem(value) : undefined;
 
       return reason === undefined ? [] : [{ key: `${key}.${index}`, value, reason }];
     }),
   );
+}
+
+/** Rejects a metrics listener on the main port, which would stop the main server from starting. */
+function checkMetricsPort(config: WharfConfig): ConfigProblem[] {
+  const { port } = config.metrics;
+
+  return config.metrics.enabled && port !== 0 && port === config.http.port
+    ? [
+        {
+          key: 'metrics.port',
+          value: port,
+          reason:
+            'must differ from http.port; /metrics is served on the main port anyway, and 0 turns the listener off',
+        },
+      ]
+    : [];
 }
 
 /** Rejects access rules without an auth section, where they would be ignored and leave the registry open. */
@@ -246,6 +268,10 @@ export function checkRepositoryRules(rules: unknown): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const problem = (key: string, value: unknown, reason: string) =>
     problems.push({ key: `access.repositories.${key}`, value, reason });
+
+  if (typeof rules !== 'object' || rules === null || Array.isArray(rules)) {
+    return problems;
+  }
 
   for (const [glob, rule] of Object.entries(rules as Record<string, unknown>)) {
     if (!globPattern.test(glob) || glob.includes('***')) {

@@ -17,8 +17,23 @@ export class OciErrorFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const response = toResponse(exception, request.url.split('?')[0]);
 
-    if (response.status >= 500) {
+    if (response.status >= 500 && !(exception instanceof DomainError)) {
       request.log.error({ err: exception }, 'request failed');
+    } else if (response.status >= 500) {
+      // An expected condition such as an unreachable upstream or a shutdown: one line, no stack trace,
+      // so that error-level alerts stay for faults in Wharf itself. Upstream errors carry a `reason`
+      // with the upstream's address, which goes to the log and never to the client.
+      const domainError = exception as DomainError & { reason?: string };
+
+      request.log.warn(
+        {
+          code: response.code,
+          kind: domainError.kind,
+          message: domainError.message,
+          reason: domainError.reason,
+        },
+        'request failed',
+      );
     } else {
       request.log.debug({ code: response.code, detail: response.detail }, 'request rejected');
     }

@@ -545,12 +545,13 @@ describe('compose services', () => {
     }
   });
 
-  it('checks liveness and outlasts the shutdown grace period', () => {
+  it('checks readiness and outlasts the shutdown grace period', () => {
     const wharf = service('wharf');
     const test = wharf.healthcheck?.test;
 
     assert.ok(test, 'Wharf has no healthcheck');
-    assert.match(Array.isArray(test) ? test.join(' ') : test, /http:\/\/127\.0\.0\.1:5000\/livez/);
+    // Traefik routes only to healthy containers, so readiness (disk, storage, shutdown) is the signal.
+    assert.match(Array.isArray(test) ? test.join(' ') : test, /http:\/\/127\.0\.0\.1:5000\/readyz/);
     assert.ok(durationSeconds(wharf.stop_grace_period ?? '10s') > 10, 'stop_grace_period is not above 10s');
   });
 

@@ -25,9 +25,12 @@ export async function dispatch<Route>(
   await handler(route, request, reply);
 }
 
-/** Names the caller in audit records: the user (empty when anonymous or when auth is off) and address. */
-export function auditCaller(request: FastifyRequest): { user: string; address: string } {
+/**
+ * Names the caller in audit records: the user (empty when anonymous or when auth is off), the address,
+ * and the request id that links the record to its access line.
+ */
+export function auditCaller(request: FastifyRequest): { user: string; address: string; requestId: string } {
   const subject = request.registryGrant?.subject;
 
-  return { user: subject ? subjectName(subject) : '', address: request.ip };
+  return { user: subject ? subjectName(subject) : '', address: request.ip, requestId: request.id };
 }
