@@ -19,7 +19,7 @@ import { type OciRoute, parseOciPath } from './oci-path.js';
  */
 declare module 'fastify' {
   interface FastifyRequest {
-    /** What the caller of a `/v2` request may do, set before the handler runs. */
+    /** Rights of the caller of a `/v2` request, set before the handler runs. */
     registryGrant?: AccessGrant;
   }
 }
@@ -81,7 +81,7 @@ export class DistributionController {
 }
 
 /**
- * What a request needs: reads need pull, deletes of manifests and blobs need delete, and everything else
+ * Derives the access a request needs: reads need pull, deletes of manifests and blobs need delete, and everything else
  * on a repository (uploads, manifest PUT) needs push.
  */
 function needOf(route: OciRoute, method: string): RegistryNeed {

@@ -726,7 +726,8 @@ describe('compose Traefik routing', () => {
     const trusted = JSON.parse(environmentOf(service('wharf')).WHARF_HTTP__TRUSTED_PROXIES) as string[];
 
     assert.ok(address, 'Traefik has no fixed address on the edge network');
-    assert.ok(ipam?.subnet && ipam.ip_range, 'the edge network has no subnet and ip_range');
+    assert.ok(ipam?.subnet, 'the edge network has no subnet');
+    assert.ok(ipam.ip_range, 'the edge network has no ip_range');
     assert.deepEqual(trusted, [address]);
     assert.ok(inCidr(address, ipam.subnet), `${address} is outside ${ipam.subnet}`);
     assert.equal(

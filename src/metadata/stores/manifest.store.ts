@@ -26,13 +26,13 @@ export interface ManifestWrite {
   tags: string[];
 }
 
-/** Which tag changes a push may make: `create` adds a new tag, `update` moves an existing one. */
+/** Tag changes a push may make: `create` adds a new tag, `update` moves an existing one. */
 export interface TagPermissions {
   create: boolean;
   update: boolean;
 }
 
-/** What a push did to its tags; `moved` names each tag's previous manifest. */
+/** Changes a push made to its tags; `moved` names each tag's previous manifest. */
 export interface TagChanges {
   created: string[];
   moved: { tag: string; from: string }[];
