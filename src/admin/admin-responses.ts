@@ -117,11 +117,16 @@ export class TagView {
   })
   platforms: PlatformView[];
 
-  @ApiProperty({ format: 'date-time', description: 'When the tag was last set.' })
-  pushedAt: string;
+  @ApiProperty({ format: 'date-time', description: 'When the tag was last pushed or moved.' })
+  lastPushAt: string;
 
-  @ApiProperty({ type: String, format: 'date-time', nullable: true })
-  lastPulledAt: string | null;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'When the tagged manifest was last pulled; recorded for pull-through repositories only.',
+  })
+  lastPullAt: string | null;
 }
 
 export class TagListView {

@@ -135,8 +135,8 @@ export class RepositoryListing {
       size: measure.size,
       sizeComplete: measure.sizeComplete,
       platforms: measure.platforms,
-      pushedAt: isoTime(tag.updatedAt),
-      lastPulledAt: tag.lastPulledAt === null ? null : isoTime(tag.lastPulledAt),
+      lastPushAt: isoTime(tag.updatedAt),
+      lastPullAt: tag.lastPulledAt === null ? null : isoTime(tag.lastPulledAt),
     };
   }
 }

@@ -81,8 +81,8 @@ interface TagItem {
   size: number;
   sizeComplete: boolean;
   platforms: { os: string; architecture: string; variant?: string }[];
-  pushedAt: string;
-  lastPulledAt: string | null;
+  lastPushAt: string;
+  lastPullAt: string | null;
 }
 
 interface ManifestDetails {
@@ -583,8 +583,8 @@ describe('admin API', () => {
       assert.equal(v1.size, imageBytes(appImage));
       assert.equal(v1.sizeComplete, true);
       assert.deepEqual(v1.platforms, [{ os: 'linux', architecture: 'amd64' }]);
-      assert.ok(!Number.isNaN(Date.parse(v1.pushedAt)), v1.pushedAt);
-      assert.equal(v1.lastPulledAt, null);
+      assert.ok(!Number.isNaN(Date.parse(v1.lastPushAt)), v1.lastPushAt);
+      assert.equal(v1.lastPullAt, null);
     });
 
     it('sums an index over children', async () => {
@@ -623,7 +623,7 @@ describe('admin API', () => {
       const page = await waitFor(
         () =>
           ok<Page<TagItem> & { repository: string }>(`/api/v1/repositories/${encoded('docker/cached')}/tags`),
-        (value) => value.items[0]?.lastPulledAt !== null,
+        (value) => value.items[0]?.lastPullAt !== null,
         'the cached tag should get a last pull time',
       );
 
