@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 
 import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -62,7 +63,17 @@ export async function createWharfApp(config: WharfConfig, logger: Logger): Promi
     // The client address (request.ip) comes from X-Forwarded-For only when a trusted proxy sent it.
     trustProxy: config.http.trustedProxies.length > 0 ? config.http.trustedProxies : false,
     genReqId: (request: IncomingMessage) => requestIdOf(request, trustedProxies),
-    clientErrorHandler: writeMalformedRequestError,
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket: Socket) => {
+      // Requests the HTTP parser rejects never reach Fastify's hooks, so they get their own log line.
+      if (error.code !== 'ECONNRESET') {
+        logger.info(
+          { reason: error.code ?? 'unknown', remoteAddress: socket.remoteAddress },
+          'malformed request rejected',
+        );
+      }
+
+      writeMalformedRequestError(error, socket);
+    },
     // OCI paths are matched by the OCI path parser, which rejects what it does not expect; Fastify's
     // own rewriting of the path would hide that from it.
     routerOptions: { ignoreDuplicateSlashes: false, ignoreTrailingSlash: false },

@@ -544,6 +544,18 @@ describe('bad input', () => {
       assert.equal(await blobStatus(repository, createBlob(blob.bytes.subarray(0, 50)).digest), 404);
     });
 
+    it('invalid method returns 400 and is logged', async () => {
+      const head = ['PROPFIND1 /v2/ HTTP/1.1', 'Host: 127.0.0.1', 'Connection: close', '', ''].join('\r\n');
+      const response = await sendRawRequest(server.baseUrl, head, Buffer.alloc(0), { halfClose: false });
+      const logged = await server.waitForLog(
+        (record) => record.msg === 'malformed request rejected' && record.reason === 'HPE_INVALID_METHOD',
+      );
+
+      assert.ok(response, 'no response');
+      assertRawClientError(response);
+      assert.equal(logged.length, 1);
+    });
+
     it('longer Content-Length on a blob stores nothing', async () => {
       const blob = createRandomBlob(100);
       const head = rawHead(
