@@ -18,11 +18,11 @@ declare module 'fastify' {
 const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
- * The global guard. Public routes pass; `/v2` routes are authorized by their handler, which knows the
- * repository; every other route needs a signed-in user (or an admin), and state-changing requests that
- * a browser authenticates on its own (cookie, forward-auth headers) must carry the CSRF token.
- */
-@Injectable()
+ * The global guard. Public routes pass, and `/v2` routes are authorized by their handler, which has
+ * parsed the repository name. Every other route needs a signed-in user (or an admin). State-changing
+ * requests that a browser authenticates on its own (cookie, forward-auth headers) must carry the CSRF
+ * token.
+ */ @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
     @Inject(Reflector) private readonly reflector: Reflector,

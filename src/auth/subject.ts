@@ -1,7 +1,7 @@
 /** Method a signed-in user authenticated with. */
 export type AuthMethod = 'htpasswd' | 'api-key' | 'oidc' | 'forward-auth' | 'token';
 
-/** Identity of a request's caller, as authorization sees it. */
+/** Identity of a request's caller, as authorization uses it. */
 export type Subject =
   | {
       kind: 'anonymous';

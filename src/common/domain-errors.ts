@@ -249,7 +249,7 @@ export class PushToUpstreamDeniedError extends DomainError {
 
 /**
  * The request carries no credentials, or credentials that do not check out. `challenge` is the
- * `WWW-Authenticate` value that tells a registry client where to get a token; API routes leave it out so
+ * `WWW-Authenticate` value that points a registry client to its token service; API routes leave it out so
  * that browsers never show a password dialog.
  */
 export class AuthenticationRequiredError extends DomainError {

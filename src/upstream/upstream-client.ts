@@ -48,7 +48,7 @@ export class UpstreamClient {
   private readonly tokens = new Map<string, CachedToken>();
 
   /**
-   * `observe` is told the result of every request, once per request whatever its retries.
+   * `observe` receives the result of every request, once per request whatever its retries.
    * `observeHeaders` gets the headers of each final response, 429 and 5xx included, so that quota
    * headers such as Docker Hub's `ratelimit-remaining` can be reported.
    */

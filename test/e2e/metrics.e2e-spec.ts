@@ -67,7 +67,8 @@ async function freePort(): Promise<number> {
   const address = server.address();
 
   await new Promise((resolve) => server.close(resolve));
-  assert.ok(typeof address === 'object' && address !== null);
+  assert.ok(address !== null, 'the probe server has no address');
+  assert.ok(typeof address === 'object', 'the probe server listens on a pipe, not a port');
 
   return address.port;
 }

@@ -63,7 +63,7 @@ export class UploadsHandler {
       const from = query.get('from');
 
       // A mount needs read access to its source; without it the client gets an ordinary upload, as when
-      // the blob is not there, so nothing tells it whether the blob exists.
+      // the blob is not there, so the response does not reveal whether the blob exists.
       if (
         from !== null &&
         mayRead(request, parseName(from)) &&

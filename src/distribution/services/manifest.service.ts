@@ -18,7 +18,7 @@ export interface ManifestPush {
   contentType: string | undefined;
   /** Extra tags from `?tag=` query parameters. */
   tags: string[];
-  /** Which tag changes the caller may make; all when absent. */
+  /** Tag changes the caller may make; all when absent. */
   permissions?: TagPermissions;
 }
 

@@ -2,7 +2,7 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 import { epochMs } from './epoch-ms.transformer.js';
 
-/** A browser session; the cookie holds the secret and the table holds its SHA-256. */
+/** A browser session; the cookie contains the secret and the table stores its SHA-256. */
 @Entity('sessions')
 export class SessionEntity {
   @PrimaryColumn({ type: 'varchar', length: 64, name: 'id_hash' })

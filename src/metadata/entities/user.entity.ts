@@ -8,7 +8,7 @@ export class UserEntity {
   @PrimaryColumn({ type: 'varchar', length: 255 })
   username: string;
 
-  /** How the user last signed in: `htpasswd`, `oidc` or `forward-auth`. */
+  /** Method of the user's last sign-in: `htpasswd`, `oidc` or `forward-auth`. */
   @Column({ type: 'varchar', length: 16 })
   source: string;
 

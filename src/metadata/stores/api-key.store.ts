@@ -29,7 +29,7 @@ export class ApiKeyStore {
     return (await this.db.read((manager) => manager.findOneBy(ApiKeyEntity, { id }))) ?? undefined;
   }
 
-  /** The user's keys, newest first, revoked ones included. */
+  /** Lists the user's keys, newest first, revoked ones included. */
   async listFor(username: string): Promise<ApiKeyRecord[]> {
     return this.db.read((manager) =>
       manager.find(ApiKeyEntity, { where: { username }, order: { createdAt: 'DESC', id: 'ASC' } }),

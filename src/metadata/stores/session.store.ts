@@ -34,7 +34,7 @@ export class SessionStore {
     });
   }
 
-  /** The session, unless it has expired. */
+  /** Finds a session by the hash of its id; undefined when unknown or expired. */
   async find(idHash: string, now: number): Promise<SessionRecord | undefined> {
     const row = await this.db.read((manager) => manager.findOneBy(SessionEntity, { idHash }));
 
