@@ -78,7 +78,10 @@ const stores = [
 /** Registry metadata: TypeORM entities and the stores that read and write them. */
 @Module({})
 export class MetadataModule implements OnApplicationShutdown {
-  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(MetadataDatabase) private readonly database: MetadataDatabase,
+  ) {}
 
   static forRoot(dataSource: DataSource): DynamicModule {
     return {
@@ -94,6 +97,8 @@ export class MetadataModule implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.database.close();
+
     if (this.dataSource.isInitialized) {
       await this.dataSource.destroy();
     }

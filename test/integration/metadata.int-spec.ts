@@ -489,3 +489,84 @@ describe('metadata stores', () => {
     });
   });
 });
+
+describe('metadata reads on the read-only connection', () => {
+  let db: TempDatabase;
+
+  beforeEach(async () => {
+    db = await openTempDatabase();
+  });
+
+  afterEach(async () => {
+    await db?.dispose();
+  });
+
+  it('a repeated read sees a moved tag as soon as the move commits', async () => {
+    const repository = 'reads/retag';
+    const first = manifestWrite(repository, [], ['latest']);
+    const second = manifestWrite(repository, [], ['latest']);
+
+    await db.manifests.save(first);
+
+    assert.equal(await db.manifests.resolveTag(repository, 'latest'), first.manifest.digest);
+    assert.equal(await db.manifests.resolveTag(repository, 'latest'), first.manifest.digest);
+
+    await db.manifests.save(second);
+
+    assert.equal(await db.manifests.resolveTag(repository, 'latest'), second.manifest.digest);
+  });
+
+  it('reads during a transaction see the state before it, and its writes once it commits', async () => {
+    const repository = 'reads/pending';
+    const write = manifestWrite(repository, [], ['v1']);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const transaction = db.database.transaction(async (manager) => {
+      await manager.query(`INSERT INTO repositories (name, created_at) VALUES (?, ?)`, [repository, 1]);
+      await held;
+    });
+
+    await new Promise((resolve) => setImmediate(resolve));
+
+    assert.equal(await db.repositories.exists(repository), false);
+    assert.deepEqual(await db.repositories.list(10), { items: [], more: false });
+
+    release();
+    await transaction;
+
+    assert.equal(await db.repositories.exists(repository), true);
+
+    await db.manifests.save(write);
+
+    assert.deepEqual(await db.manifests.listTags(repository, 10), { items: ['v1'], more: false });
+  });
+
+  it('a rolled-back transaction leaves the reads as they were', async () => {
+    const repository = 'reads/rollback';
+
+    await assert.rejects(
+      db.database.transaction(async (manager) => {
+        await manager.query(`INSERT INTO repositories (name, created_at) VALUES (?, ?)`, [repository, 1]);
+
+        throw new Error('abandoned');
+      }),
+      /abandoned/,
+    );
+
+    assert.equal(await db.repositories.exists(repository), false);
+  });
+
+  it('many distinct reads stay correct beyond what the result cache holds', async () => {
+    const repository = 'reads/many';
+    const write = manifestWrite(repository, [], ['t0']);
+
+    await db.manifests.save(write);
+
+    for (let page = 0; page < 60_000; page += 1) {
+      db.database.selectAll('SELECT ? AS page', page);
+    }
+
+    assert.equal(await db.manifests.resolveTag(repository, 't0'), write.manifest.digest);
+    assert.deepEqual(db.database.selectFirst('SELECT ? AS page', 7), { page: 7 });
+  });
+});

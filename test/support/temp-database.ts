@@ -52,6 +52,8 @@ export async function openTempDatabase(directory?: string): Promise<TempDatabase
     repositories: new RepositoryStore(database),
     sessions: new UploadSessionStore(database),
     dispose: async () => {
+      database.close();
+
       if (dataSource.isInitialized) {
         await dataSource.destroy();
       }

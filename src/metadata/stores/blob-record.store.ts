@@ -11,22 +11,17 @@ export class BlobRecordStore {
   constructor(@Inject(MetadataDatabase) private readonly db: MetadataDatabase) {}
 
   /** Returns the blob's size when `repository` links to it, otherwise undefined. */
-  async linkedSize(repository: string, digest: string): Promise<number | undefined> {
-    return this.db.read(async (manager) => {
-      const repositoryId = await findRepositoryId(manager, repository);
+  linkedSize(repository: string, digest: string): Promise<number | undefined> {
+    const row = this.db.selectFirst<{ size: number }>(
+      `SELECT b.size FROM repository_blobs l
+       JOIN repositories r ON r.id = l.repository_id
+       JOIN blobs b ON b.digest = l.digest
+       WHERE r.name = ? AND l.digest = ?`,
+      repository,
+      digest,
+    );
 
-      if (repositoryId === undefined) {
-        return undefined;
-      }
-
-      const linked = await manager.existsBy(RepositoryBlobEntity, { repositoryId, digest });
-
-      if (!linked) {
-        return undefined;
-      }
-
-      return (await manager.findOneBy(BlobEntity, { digest }))?.size;
-    });
+    return Promise.resolve(row === undefined ? undefined : Number(row.size));
   }
 
   /** Records a blob whose bytes are in storage and links it to the repository, creating either as needed. */

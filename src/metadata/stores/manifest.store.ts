@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type EntityManager, In, MoreThan } from 'typeorm';
+import { type EntityManager, In } from 'typeorm';
 
 import {
   AccessDeniedError,
@@ -17,7 +17,7 @@ import {
 import { MetadataDatabase } from '../metadata-database.js';
 import type { ManifestRecord, ManifestReference, Page } from '../records.js';
 import { insertBlob } from './blob-record.store.js';
-import { ensureRepositoryId, findRepositoryId } from './repository.store.js';
+import { ensureRepositoryId, findRepositoryId, pageOf, selectRepositoryId } from './repository.store.js';
 
 /** The rows a manifest PUT stores in one transaction. */
 export interface ManifestWrite {
@@ -43,25 +43,30 @@ export interface TagChanges {
 export class ManifestStore {
   constructor(@Inject(MetadataDatabase) private readonly db: MetadataDatabase) {}
 
-  async find(repository: string, digest: string): Promise<ManifestRecord | undefined> {
-    return this.db.read(async (manager) => {
-      const repositoryId = await findRepositoryId(manager, repository);
-      const row =
-        repositoryId === undefined ? null : await manager.findOneBy(ManifestEntity, { repositoryId, digest });
+  find(repository: string, digest: string): Promise<ManifestRecord | undefined> {
+    const row = this.db.selectFirst<ManifestRow>(
+      `SELECT m.digest, m.media_type AS mediaType, m.size, m.artifact_type AS artifactType,
+         m.subject_digest AS subjectDigest, m.annotations
+       FROM manifests m JOIN repositories r ON r.id = m.repository_id
+       WHERE r.name = ? AND m.digest = ?`,
+      repository,
+      digest,
+    );
 
-      return row ? toRecord(repository, row) : undefined;
-    });
+    return Promise.resolve(row ? toRecord(repository, row) : undefined);
   }
 
   /** Returns the digest a tag points to, or undefined when the tag does not exist. */
-  async resolveTag(repository: string, tag: string): Promise<string | undefined> {
-    return this.db.read(async (manager) => {
-      const repositoryId = await findRepositoryId(manager, repository);
-      const row =
-        repositoryId === undefined ? null : await manager.findOneBy(TagEntity, { repositoryId, name: tag });
+  resolveTag(repository: string, tag: string): Promise<string | undefined> {
+    const row = this.db.selectFirst<{ digest: string }>(
+      `SELECT t.manifest_digest AS digest
+       FROM tags t JOIN repositories r ON r.id = t.repository_id
+       WHERE r.name = ? AND t.name = ?`,
+      repository,
+      tag,
+    );
 
-      return row?.manifestDigest;
-    });
+    return Promise.resolve(row?.digest);
   }
 
   /**
@@ -136,45 +141,40 @@ export class ManifestStore {
   }
 
   /** Lists tags in byte order; undefined when the repository does not exist. */
-  async listTags(repository: string, limit: number, last?: string): Promise<Page | undefined> {
-    return this.db.read(async (manager) => {
-      const repositoryId = await findRepositoryId(manager, repository);
+  listTags(repository: string, limit: number, last?: string): Promise<Page | undefined> {
+    const repositoryId = selectRepositoryId(this.db, repository);
 
-      if (repositoryId === undefined) {
-        return undefined;
-      }
+    if (repositoryId === undefined) {
+      return Promise.resolve(undefined);
+    }
 
-      const rows = await manager.find(TagEntity, {
-        select: { name: true },
-        where: last === undefined ? { repositoryId } : { repositoryId, name: MoreThan(last) },
-        order: { name: 'ASC' },
-        take: limit + 1,
-      });
+    const rows = this.db.selectAll<{ name: string }>(
+      'SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?',
+      repositoryId,
+      last ?? '',
+      limit + 1,
+    );
 
-      return { items: rows.slice(0, limit).map((row) => row.name), more: rows.length > limit };
-    });
+    return Promise.resolve(pageOf(rows, limit));
   }
 
   /** Lists the manifests whose `subject` is `digest`, ordered by digest, optionally of one artifact type. */
-  async referrers(repository: string, digest: string, artifactType?: string): Promise<ManifestRecord[]> {
-    return this.db.read(async (manager) => {
-      const repositoryId = await findRepositoryId(manager, repository);
+  referrers(repository: string, digest: string, artifactType?: string): Promise<ManifestRecord[]> {
+    const select = `SELECT m.digest, m.media_type AS mediaType, m.size, m.artifact_type AS artifactType,
+        m.subject_digest AS subjectDigest, m.annotations
+      FROM manifests m JOIN repositories r ON r.id = m.repository_id
+      WHERE r.name = ? AND m.subject_digest = ?`;
+    const rows =
+      artifactType === undefined
+        ? this.db.selectAll<ManifestRow>(`${select} ORDER BY m.digest`, repository, digest)
+        : this.db.selectAll<ManifestRow>(
+            `${select} AND m.artifact_type = ? ORDER BY m.digest`,
+            repository,
+            digest,
+            artifactType,
+          );
 
-      if (repositoryId === undefined) {
-        return [];
-      }
-
-      const rows = await manager.find(ManifestEntity, {
-        where: {
-          repositoryId,
-          subjectDigest: digest,
-          ...(artifactType === undefined ? {} : { artifactType }),
-        },
-        order: { digest: 'ASC' },
-      });
-
-      return rows.map((row) => toRecord(repository, row));
-    });
+    return Promise.resolve(rows.map((row) => toRecord(repository, row)));
   }
 }
 
@@ -282,12 +282,18 @@ async function insertManifest(
   }
 }
 
-function toRecord(repository: string, row: ManifestEntity): ManifestRecord {
+/** The columns of a manifest row that make a ManifestRecord, as SQL or TypeORM returns them. */
+type ManifestRow = Pick<
+  ManifestEntity,
+  'digest' | 'mediaType' | 'size' | 'artifactType' | 'subjectDigest' | 'annotations'
+>;
+
+function toRecord(repository: string, row: ManifestRow): ManifestRecord {
   return {
     repository,
     digest: row.digest,
     mediaType: row.mediaType,
-    size: row.size,
+    size: Number(row.size),
     artifactType: row.artifactType,
     subjectDigest: row.subjectDigest,
     annotations: row.annotations ? (JSON.parse(row.annotations) as Record<string, string>) : null,

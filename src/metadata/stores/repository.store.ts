@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type EntityManager, MoreThan } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 
 import { RepositoryEntity } from '../entities/index.js';
 import { MetadataDatabase } from '../metadata-database.js';
@@ -9,23 +9,30 @@ import type { Page } from '../records.js';
 export class RepositoryStore {
   constructor(@Inject(MetadataDatabase) private readonly db: MetadataDatabase) {}
 
-  async exists(name: string): Promise<boolean> {
-    return this.db.read(async (manager) => (await findRepositoryId(manager, name)) !== undefined);
+  exists(name: string): Promise<boolean> {
+    return Promise.resolve(selectRepositoryId(this.db, name) !== undefined);
   }
 
   /** Lists repository names in byte order, `limit` at most, starting after `last`. */
-  async list(limit: number, last?: string): Promise<Page> {
-    return this.db.read(async (manager) => {
-      const rows = await manager.find(RepositoryEntity, {
-        select: { name: true },
-        where: last === undefined ? {} : { name: MoreThan(last) },
-        order: { name: 'ASC' },
-        take: limit + 1,
-      });
+  list(limit: number, last?: string): Promise<Page> {
+    const rows = this.db.selectAll<{ name: string }>(
+      'SELECT name FROM repositories WHERE name > ? ORDER BY name LIMIT ?',
+      last ?? '',
+      limit + 1,
+    );
 
-      return { items: rows.slice(0, limit).map((row) => row.name), more: rows.length > limit };
-    });
+    return Promise.resolve(pageOf(rows, limit));
   }
+}
+
+/** Returns a repository's id from the read-only connection, or undefined when it does not exist. */
+export function selectRepositoryId(db: MetadataDatabase, name: string): number | undefined {
+  return db.selectFirst<{ id: number }>('SELECT id FROM repositories WHERE name = ?', name)?.id;
+}
+
+/** Makes a page of `limit` names from rows fetched with `LIMIT limit + 1`. */
+export function pageOf(rows: readonly { name: string }[], limit: number): Page {
+  return { items: rows.slice(0, limit).map((row) => row.name), more: rows.length > limit };
 }
 
 export async function findRepositoryId(manager: EntityManager, name: string): Promise<number | undefined> {

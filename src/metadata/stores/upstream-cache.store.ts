@@ -42,16 +42,16 @@ export class UpstreamCacheStore {
   constructor(@Inject(MetadataDatabase) private readonly db: MetadataDatabase) {}
 
   /** Returns when a cached tag was last confirmed with the upstream, or undefined if never. */
-  async tagCheckedAt(repository: string, tag: string): Promise<number | undefined> {
-    return this.db.read(async (manager) => {
-      const repositoryId = await findRepositoryId(manager, repository);
-      const row =
-        repositoryId === undefined
-          ? null
-          : await manager.findOneBy(UpstreamTagCheckEntity, { repositoryId, tag });
+  tagCheckedAt(repository: string, tag: string): Promise<number | undefined> {
+    const row = this.db.selectFirst<{ checkedAt: number }>(
+      `SELECT c.checked_at AS checkedAt
+       FROM upstream_tag_checks c JOIN repositories r ON r.id = c.repository_id
+       WHERE r.name = ? AND c.tag = ?`,
+      repository,
+      tag,
+    );
 
-      return row?.checkedAt;
-    });
+    return Promise.resolve(row === undefined ? undefined : Number(row.checkedAt));
   }
 
   /** Stores a manifest fetched from an upstream, with its tags marked as confirmed now. */
