@@ -8,6 +8,7 @@ import { RootLogger } from './common/root-logger.js';
 import { ShutdownState } from './common/shutdown-state.js';
 import { ConfigModule } from './config/config.module.js';
 import type { WharfConfig } from './config/config.schema.js';
+import { parseSize } from './config/units.js';
 import { DistributionModule } from './distribution/distribution.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetadataModule } from './metadata/metadata.module.js';
@@ -25,7 +26,10 @@ export class AppModule {
       exports: [RootLogger, ShutdownState],
       imports: [
         ConfigModule.forRoot(config),
-        StorageModule.forRoot({ rootDirectory: config.storage.rootDirectory }),
+        StorageModule.forRoot({
+          rootDirectory: config.storage.rootDirectory,
+          manifestCacheBytes: parseSize(config.storage.manifestCacheSize) ?? 0,
+        }),
         MetadataModule.forRoot(dataSource),
         MetricsModule,
         AuthModule,

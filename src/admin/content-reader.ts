@@ -67,7 +67,7 @@ export class AdminContentReader {
 }
 
 async function readWhole(content: BlobContent, limit: number): Promise<Buffer> {
-  const stream = content.open();
+  const stream = await content.open();
 
   try {
     return await readLimited(stream, limit);

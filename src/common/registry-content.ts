@@ -21,5 +21,10 @@ export interface ManifestContent {
 export interface BlobContent {
   /** Undefined when an upstream is still sending a blob whose length it did not announce. */
   size: number | undefined;
-  open(range?: ByteRange): Readable;
+  /**
+   * Opens the body. Resolves once it can be sent, and rejects when it fails before its first byte (a
+   * missing file, an upstream transfer that broke early), so that the failure can still become an
+   * error response instead of a cut-off body.
+   */
+  open(range?: ByteRange): Promise<Readable>;
 }

@@ -75,6 +75,10 @@ export class StorageConfig {
   /** The readiness probe fails when the file system of `rootDirectory` has less free space than this. */
   @Matches(sizePattern, { message: sizeMessage })
   minFreeSpace = '1GiB';
+
+  /** Memory that keeps recently read manifests, so that repeated pulls skip the disk; `0` turns it off. */
+  @Matches(sizePattern, { message: sizeMessage })
+  manifestCacheSize = '16MiB';
 }
 
 export class DatabaseConfig {

@@ -1,17 +1,29 @@
-import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 
 import type { Digest } from '../common/digest.js';
 import type { ByteRange } from '../common/registry-content.js';
+import { BlobFileStream } from './blob-file-stream.js';
+import { ContentCache } from './content-cache.js';
 import { StoragePaths } from './storage-paths.js';
 
 export type { ByteRange };
 
+/** Blobs that readSmall reads whole and may keep in memory; manifests are at most 4 MiB. */
+const smallBlobMaxBytes = 4 * 1024 * 1024;
+
 /** Content-addressed blob bytes on disk. Writers go through UploadStorage; this class reads and places. */
 export class BlobStorage {
-  constructor(private readonly paths: StoragePaths) {}
+  private readonly smallBlobs: ContentCache;
+
+  /** `smallBlobCacheBytes` bounds the memory that keeps recently read small blobs; 0 turns it off. */
+  constructor(
+    private readonly paths: StoragePaths,
+    smallBlobCacheBytes = 0,
+  ) {
+    this.smallBlobs = new ContentCache(smallBlobCacheBytes);
+  }
 
   /** Returns the size of a stored blob, or undefined when its bytes are not on disk. */
   async size(digest: Digest): Promise<number | undefined> {
@@ -28,20 +40,53 @@ export class BlobStorage {
     }
   }
 
-  /** Opens a stream of the blob's bytes, optionally limited to one range. */
-  read(digest: Digest, range?: ByteRange): Readable {
-    return createReadStream(this.paths.blob(digest), range ? { start: range.start, end: range.end } : {});
+  /**
+   * Opens the blob's bytes, optionally limited to one range, as a stream. Rejects when the file cannot
+   * be opened, before any byte is promised to a client.
+   */
+  async open(digest: Digest, range?: ByteRange): Promise<Readable> {
+    const handle = await open(this.paths.blob(digest), 'r');
+
+    try {
+      const end = range ? range.end + 1 : (await handle.stat()).size;
+
+      return new BlobFileStream(handle, range?.start ?? 0, end);
+    } catch (error) {
+      await handle.close();
+
+      throw error;
+    }
   }
 
-  /** Reads a small blob, such as a manifest, whole. */
-  async readAll(digest: Digest): Promise<Buffer> {
-    const chunks: Buffer[] = [];
+  /**
+   * Reads a small blob, such as a manifest, whole, or returns undefined when its bytes are not on disk.
+   * Recently read ones come from memory.
+   */
+  async readSmall(digest: Digest): Promise<Buffer | undefined> {
+    const key = digest.toString();
+    const cached = this.smallBlobs.get(key);
 
-    for await (const chunk of this.read(digest)) {
-      chunks.push(chunk as Buffer);
+    if (cached !== undefined) {
+      return cached;
     }
 
-    return Buffer.concat(chunks);
+    let bytes: Buffer;
+
+    try {
+      bytes = await readFile(this.paths.blob(digest));
+    } catch (error) {
+      if (isNotFound(error)) {
+        return undefined;
+      }
+
+      throw error;
+    }
+
+    if (bytes.length <= smallBlobMaxBytes) {
+      this.smallBlobs.set(key, bytes);
+    }
+
+    return bytes;
   }
 
   /**
@@ -64,6 +109,7 @@ export class BlobStorage {
 
   /** Deletes a blob's bytes; only garbage collection may call this, once nothing references them. */
   async remove(digest: Digest): Promise<void> {
+    this.smallBlobs.delete(digest.toString());
     await rm(this.paths.blob(digest), { force: true });
   }
 }

@@ -6,6 +6,8 @@ import { UploadStorage } from './upload-storage.service.js';
 
 export interface StorageOptions {
   rootDirectory: string;
+  /** Bytes of memory for recently read manifests. */
+  manifestCacheBytes: number;
 }
 
 /** Blob bytes and upload sessions on the local file system. */
@@ -19,7 +21,7 @@ export class StorageModule {
         { provide: StoragePaths, useValue: new StoragePaths(options.rootDirectory) },
         {
           provide: BlobStorage,
-          useFactory: (paths: StoragePaths) => new BlobStorage(paths),
+          useFactory: (paths: StoragePaths) => new BlobStorage(paths, options.manifestCacheBytes),
           inject: [StoragePaths],
         },
         {

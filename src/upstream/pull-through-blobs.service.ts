@@ -5,6 +5,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 
 import type { Digest } from '../common/digest.js';
 import { BlobNotFoundError, UpstreamUnavailableError } from '../common/domain-errors.js';
+import { firstBytes } from '../common/first-bytes.js';
 import type { BlobContent } from '../common/registry-content.js';
 import { BlobRecordStore } from '../metadata/stores/blob-record.store.js';
 import { UpstreamCacheStore } from '../metadata/stores/upstream-cache.store.js';
@@ -97,7 +98,7 @@ export class PullThroughBlobs {
       this.statistics.hit(target.upstream.prefix, target.localName, cached);
       this.statistics.pulled(target.localName, digest.toString(), 'blob');
 
-      return { size: cached, open: (range) => this.blobs.read(digest, range) };
+      return { size: cached, open: (range) => this.blobs.open(digest, range) };
     }
 
     const joined = this.transfers.has(this.key(target, digest));
@@ -107,7 +108,7 @@ export class PullThroughBlobs {
       this.statistics.hit(target.upstream.prefix, target.localName, transfer.size ?? 0);
     }
 
-    return { size: transfer.size, open: (range) => transfer.read(range) };
+    return { size: transfer.size, open: (range) => firstBytes(transfer.read(range)) };
   }
 
   /**

@@ -162,7 +162,12 @@ export class PullThroughManifests {
     };
 
     if (withBody) {
-      content.bytes = await this.blobs.readAll(Digest.parse(manifest.digest));
+      content.bytes = await this.blobs.readSmall(Digest.parse(manifest.digest));
+
+      // The row outlived its bytes (removed by hand or a disk error); say so rather than fail the response.
+      if (content.bytes === undefined) {
+        throw new ManifestNotFoundError(manifest.digest);
+      }
     }
 
     this.statistics.hit(target.upstream.prefix, target.localName, withBody ? manifest.size : 0);

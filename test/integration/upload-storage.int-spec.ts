@@ -120,7 +120,7 @@ describe('upload storage', () => {
     assert.deepEqual(await readFile(blobPath), Buffer.concat([first, second]));
     assert.equal(await pathExists(join(root, 'uploads', uploadId)), false);
     assert.equal(await storage.blobs.size(digest), 1500);
-    assert.deepEqual(await storage.blobs.readAll(digest), Buffer.concat([first, second]));
+    assert.deepEqual(await storage.blobs.readSmall(digest), Buffer.concat([first, second]));
   });
 
   it('commit with wrong digest stores nothing', async () => {
@@ -170,7 +170,7 @@ describe('upload storage', () => {
 
     assert.equal(await append(uploadId, tail, { offset: 1000, length: 2000 }), 3000);
     assert.equal(await storage.uploads.commit(uploadId, digest), 3000);
-    assert.deepEqual(await storage.blobs.readAll(digest), Buffer.concat([head, tail]));
+    assert.deepEqual(await storage.blobs.readSmall(digest), Buffer.concat([head, tail]));
   });
 
   it('chunk shorter than declared length', async () => {
@@ -242,7 +242,7 @@ describe('upload storage', () => {
       join('sha256', digest.hex.slice(0, 2), digest.hex),
     ]);
     assert.deepEqual(await listFiles(join(root, 'uploads')), []);
-    assert.deepEqual(await storage.blobs.readAll(digest), bytes);
+    assert.deepEqual(await storage.blobs.readSmall(digest), bytes);
   });
 
   it('listStale returns only old uploads', async () => {

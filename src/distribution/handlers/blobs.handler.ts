@@ -1,6 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Readable } from 'node:stream';
-
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { AuditLog } from '../../auth/audit-log.js';
@@ -47,7 +45,7 @@ export class BlobsHandler {
 
     if (blob.size === undefined) {
       // An upstream is still sending a blob of unannounced length: no ranges, and a chunked body.
-      await reply.status(200).send(await firstBytes(blob.open?.()));
+      await reply.status(200).send(await blob.open?.());
 
       return;
     }
@@ -65,7 +63,7 @@ export class BlobsHandler {
       reply.status(200).header('Content-Length', blob.size);
     }
 
-    await reply.send(await firstBytes(blob.open?.(range)));
+    await reply.send(await blob.open?.(range));
   }
 
   private async delete(route: BlobRoute, request: FastifyRequest, reply: FastifyReply) {
@@ -77,38 +75,4 @@ export class BlobsHandler {
     });
     await reply.status(202).header('Content-Length', 0).send();
   }
-}
-
-/**
- * Waits until a body stream has bytes, has ended, or has failed. A failure before the first byte (an
- * upstream transfer that broke early) then becomes an OCI error response instead of a 500 after the
- * status line was chosen.
- */
-async function firstBytes(stream: Readable | undefined): Promise<Readable | undefined> {
-  if (stream === undefined) {
-    return undefined;
-  }
-
-  await new Promise<void>((resolve, reject) => {
-    const settle = (error?: Error) => {
-      stream.off('readable', onReady);
-      stream.off('error', settle);
-
-      if (error) {
-        reject(error);
-      } else {
-        resolve();
-      }
-    };
-
-    const onReady = () => settle();
-
-    stream.once('readable', onReady);
-    stream.once('error', settle);
-  });
-
-  // Between here and reply.send() attaching its own listener, an error must not go unhandled.
-  stream.on('error', () => undefined);
-
-  return stream;
 }

@@ -41,13 +41,11 @@ export class LocalRegistryReader extends RegistryReader {
     };
 
     if (withBody) {
-      const stored = Digest.parse(manifest.digest);
+      content.bytes = await this.blobStorage.readSmall(Digest.parse(manifest.digest));
 
-      if ((await this.blobStorage.size(stored)) === undefined) {
+      if (content.bytes === undefined) {
         throw new ManifestNotFoundError(manifest.digest);
       }
-
-      content.bytes = await this.blobStorage.readAll(stored);
     }
 
     return content;
@@ -68,7 +66,7 @@ export class LocalRegistryReader extends RegistryReader {
   async fetchBlob(name: string, digest: Digest): Promise<BlobContent> {
     const size = await this.statBlob(name, digest);
 
-    return { size, open: (range) => this.blobStorage.read(digest, range) };
+    return { size, open: (range) => this.blobStorage.open(digest, range) };
   }
 
   async listTags(name: string, limit: number, last?: string): Promise<Page> {
