@@ -54,5 +54,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
 # Without --config, Wharf reads ./config/wharf.yaml, the embedded default copied above; it listens on
 # every interface of the container so that published ports reach it. Compose passes its own config.
 ENV WHARF_HTTP__ADDRESS=0.0.0.0
-ENTRYPOINT ["node", "dist/src/main.js"]
+# The V8 flags keep the heap small; package.json's start script passes the same ones.
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--heap-growing-percent=20", "dist/src/main.js"]
 CMD ["serve"]
