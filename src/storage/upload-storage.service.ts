@@ -122,8 +122,16 @@ export class UploadStorage {
   /**
    * Verifies the upload against the digest (and size, when given) and moves it into blob storage. On a
    * mismatch the upload is deleted, so nothing of it is stored. Returns the blob's size.
+   *
+   * `onVerified` runs once the bytes match, before they are flushed to disk and moved, which for a large
+   * blob takes a while: a reader of the upload file may finish then.
    */
-  async commit(uploadId: string, digest: Digest, expectedSize?: number): Promise<number> {
+  async commit(
+    uploadId: string,
+    digest: Digest,
+    expectedSize?: number,
+    onVerified?: () => void,
+  ): Promise<number> {
     return this.locks.run(uploadId, async () => {
       const size = await this.requireSize(uploadId);
 
@@ -138,6 +146,7 @@ export class UploadStorage {
           throw new DigestMismatchError(digest.toString(), actual.toString());
         }
 
+        onVerified?.();
         await this.blobs.place(this.paths.uploadData(uploadId), digest);
       } catch (error) {
         await this.removeUnlocked(uploadId);

@@ -47,7 +47,12 @@ export class BlobTransfer {
     this.changed();
   }
 
+  /** Ends every reader with `error`, unless the bytes were already verified: those stay readable. */
   failed(error: Error): void {
+    if (this.state === 'verified') {
+      return;
+    }
+
     this.state = 'failed';
     this.failure = error;
     this.changed();

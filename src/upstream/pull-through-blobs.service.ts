@@ -206,9 +206,9 @@ export class PullThroughBlobs {
 
     try {
       await this.uploads.append(uploadId, counter, { length: transfer.size });
-      await this.uploads.commit(uploadId, digest, transfer.size);
+      // Readers may take the last byte as soon as the bytes match; flushing and moving them comes after.
+      await this.uploads.commit(uploadId, digest, transfer.size, () => transfer.verified());
       await this.cache.linkFetchedBlob(target.localName, digest.toString(), counter.bytes);
-      transfer.verified();
       this.statistics.miss(target.upstream.prefix, target.localName, counter.bytes);
       this.statistics.pulled(target.localName, digest.toString(), 'blob');
     } catch (error) {
