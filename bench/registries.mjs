@@ -23,18 +23,21 @@ const stopTimeoutMs = 15_000;
 const startAttempts = 3;
 const keptLogLines = 50;
 
+/** Path prefix under which Wharf serves its pull-through upstream: `/v2/up/<name>/...`. */
+export const pullThroughPrefix = 'up';
+
 /**
- * Writes the Wharf config: loopback only, fresh storage, no pull-through upstreams, no metrics
- * listener, and warnings only so that request logging does not cost time. The file is JSON, which
- * Wharf accepts like YAML.
+ * Writes the Wharf config: loopback only, fresh storage, the pull-through `upstreams` given (none by
+ * default), no metrics listener, and warnings only so that request logging does not cost time. The
+ * file is JSON, which Wharf accepts like YAML.
  */
-async function writeWharfConfig(directory, port) {
+async function writeWharfConfig(directory, port, upstreams = []) {
   const rootDirectory = join(directory, 'storage');
   const configPath = join(directory, 'wharf.json');
   const config = {
     http: { address: '127.0.0.1', port },
     storage: { rootDirectory },
-    upstreams: [],
+    upstreams,
     log: { level: 'warn' },
     metrics: { port: 0 },
   };
@@ -46,14 +49,18 @@ async function writeWharfConfig(directory, port) {
 }
 
 /**
- * Writes the Distribution config: loopback only, filesystem storage in `directory`, deletes allowed,
- * errors only and no access log, which matches Wharf's `log.level: warn`. JSON is valid YAML.
+ * Writes the Distribution config: loopback only, filesystem storage in `directory` and deletes
+ * allowed. Without `accessLog`, it logs errors only and has no access log, which matches Wharf's
+ * `log.level: warn`. With it, it logs at info and writes an access log line per request to standard
+ * output. JSON is valid YAML.
  */
-async function writeDistributionConfig(directory, port) {
+async function writeDistributionConfig(directory, port, accessLog = false) {
   const configPath = join(directory, 'config.yml');
   const config = {
     version: '0.1',
-    log: { level: 'error', accesslog: { disabled: true } },
+    log: accessLog
+      ? { level: 'info', accesslog: { disabled: false } }
+      : { level: 'error', accesslog: { disabled: true } },
     storage: {
       filesystem: { rootdirectory: join(directory, 'storage') },
       delete: { enabled: true },
@@ -67,22 +74,43 @@ async function writeDistributionConfig(directory, port) {
   return configPath;
 }
 
-/** Describes how to start each registry: its name in reports, command line and config writer. */
-export function registrySpecs(wharfMainPath) {
+/**
+ * V8 flags Wharf runs with in production: `npm start`, the Dockerfile and the `wharf` bin pass the
+ * same ones (test/deploy/launch.spec.ts checks that), so the benchmark measures what users run.
+ */
+export const wharfNodeFlags = ['--max-semi-space-size=4', '--heap-growing-percent=20'];
+
+/**
+ * Describes how to start each compared registry: its name in reports, command line and config writer.
+ * Wharf gets one pull-through upstream with the prefix `up` when `upstreamUrl` is set.
+ */
+export function registrySpecs(wharfMainPath, upstreamUrl) {
+  const upstreams = upstreamUrl === undefined ? [] : [{ prefix: pullThroughPrefix, url: upstreamUrl }];
+
   return [
     {
       name: 'Wharf',
       command: process.execPath,
-      args: (configPath) => [wharfMainPath, 'serve', '--config', configPath],
-      writeConfig: writeWharfConfig,
+      args: (configPath) => [...wharfNodeFlags, wharfMainPath, 'serve', '--config', configPath],
+      writeConfig: (directory, port) => writeWharfConfig(directory, port, upstreams),
     },
     {
       name: 'Distribution',
       command: distributionBinaryPath,
       args: (configPath) => ['serve', configPath],
-      writeConfig: writeDistributionConfig,
+      writeConfig: (directory, port) => writeDistributionConfig(directory, port),
     },
   ];
+}
+
+/** Describes the Distribution instance that is Wharf's pull-through upstream, with its access log on. */
+export function upstreamSpec() {
+  return {
+    name: 'upstream',
+    command: distributionBinaryPath,
+    args: (configPath) => ['serve', configPath],
+    writeConfig: (directory, port) => writeDistributionConfig(directory, port, true),
+  };
 }
 
 /**
@@ -120,6 +148,7 @@ function spawnRegistry(spec, configPath, directory, port) {
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const logLines = [];
+  const stdoutListeners = new Set();
 
   const keepLogLine = (line) => {
     logLines.push(line);
@@ -129,7 +158,13 @@ function spawnRegistry(spec, configPath, directory, port) {
     }
   };
 
-  createInterface({ input: child.stdout }).on('line', keepLogLine);
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    keepLogLine(line);
+
+    for (const listener of stdoutListeners) {
+      listener(line);
+    }
+  });
   createInterface({ input: child.stderr }).on('line', keepLogLine);
 
   const isRunning = () => child.exitCode === null && child.signalCode === null;
@@ -153,6 +188,12 @@ function spawnRegistry(spec, configPath, directory, port) {
     isRunning,
     describeExit: () =>
       `${spec.name} exited with code ${String(child.exitCode)}, signal ${String(child.signalCode)}:\n${logLines.join('\n')}`,
+    /** Calls `listener` with each later line of standard output until the returned function is called. */
+    onStdoutLine: (listener) => {
+      stdoutListeners.add(listener);
+
+      return () => stdoutListeners.delete(listener);
+    },
     stop,
     dispose: async () => {
       await stop();

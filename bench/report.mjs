@@ -1,3 +1,4 @@
+import console from 'node:console';
 import { writeFile } from 'node:fs/promises';
 
 /** Returns the median of a non-empty list of numbers. */
@@ -8,15 +9,20 @@ export function median(values) {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
+/** Formats whole numbers such as counts as they are, and others with fewer decimals the larger they are. */
 function formatNumber(value) {
-  if (value >= 100) {
+  if (Number.isInteger(value) || value >= 100) {
     return value.toFixed(0);
   }
 
-  return value.toFixed(1);
+  if (value >= 10) {
+    return value.toFixed(1);
+  }
+
+  return value.toFixed(2);
 }
 
-/** Formats the figures of one registry as `median (min–max)`, or the single value when there is one. */
+/** Formats the figures of one column as `median (min–max)`, or the single value when there is one. */
 function formatFigures(values) {
   if (values === undefined || values.length === 0) {
     return '—';
@@ -32,42 +38,84 @@ function formatFigures(values) {
   return `${formatNumber(median(values))} (${formatNumber(min)}–${formatNumber(max)})`;
 }
 
-function formatRatio(row) {
-  const wharf = row.values.Wharf;
-  const distribution = row.values.Distribution;
+/** Formats the ratio of the medians of the table's ratio columns, such as Wharf ÷ Distribution. */
+function formatRatio(row, ratio) {
+  const numerator = row.values[ratio.numerator];
+  const denominator = row.values[ratio.denominator];
 
-  if (!wharf?.length || !distribution?.length) {
+  if (!numerator?.length || !denominator?.length) {
     return '—';
   }
 
-  return (median(wharf) / median(distribution)).toFixed(2);
+  return (median(numerator) / median(denominator)).toFixed(2);
 }
 
-const tableHeader = ['Workload', 'Unit', 'Wharf', 'Distribution', 'Wharf ÷ Distribution'];
+/**
+ * Builds a table of the Wharf and Distribution figures of each row, with the ratio of their medians. Rows
+ * are `{ label, unit, values: { Wharf: [...], Distribution: [...] }, target?, skipped? }`.
+ */
+export function comparisonTable(heading, rows) {
+  return {
+    heading,
+    columns: [
+      { key: 'Wharf', title: 'Wharf' },
+      { key: 'Distribution', title: 'Distribution' },
+    ],
+    ratio: { numerator: 'Wharf', denominator: 'Distribution', title: 'Wharf ÷ Distribution' },
+    rows,
+  };
+}
 
-/** Turns result rows into table cells. A skipped row carries its reason in the Wharf and Distribution columns. */
-function tableCells(rows) {
-  return rows.map((row) => {
+/** Builds a table of one figure per row, which each row has in `values.value`. */
+export function figureTable(heading, rows) {
+  return { heading, columns: [{ key: 'value', title: 'Figure' }], rows };
+}
+
+function tableHeader(table) {
+  const header = ['Workload', 'Unit', ...table.columns.map((column) => column.title)];
+
+  if (table.ratio) {
+    header.push(table.ratio.title);
+  }
+
+  if (table.rows.some((row) => row.target !== undefined)) {
+    header.push('Target');
+  }
+
+  return header;
+}
+
+/** Turns a table's rows into cells. A skipped row carries its reason in the first figure column. */
+function tableCells(table) {
+  const hasTarget = table.rows.some((row) => row.target !== undefined);
+
+  return table.rows.map((row) => {
+    const cells = [row.label, row.unit];
+
     if (row.skipped) {
-      return [row.label, row.unit, `skipped: ${row.skipped}`, '', ''];
+      cells.push(`skipped: ${row.skipped}`, ...table.columns.slice(1).map(() => ''));
+    } else {
+      cells.push(...table.columns.map((column) => formatFigures(row.values[column.key])));
     }
 
-    return [
-      row.label,
-      row.unit,
-      formatFigures(row.values.Wharf),
-      formatFigures(row.values.Distribution),
-      formatRatio(row),
-    ];
+    if (table.ratio) {
+      cells.push(row.skipped ? '' : formatRatio(row, table.ratio));
+    }
+
+    if (hasTarget) {
+      cells.push(row.target ?? '');
+    }
+
+    return cells;
   });
 }
 
-/** Formats the result rows as a plain-text table with aligned columns. */
-export function formatTextTable(rows) {
-  const lines = [tableHeader, ...tableCells(rows)];
-  const widths = tableHeader.map((_, column) => Math.max(...lines.map((cells) => cells[column].length)));
-
-  return lines
+/** Formats a table as plain text with aligned columns under its heading. */
+export function formatTextTable(table) {
+  const header = tableHeader(table);
+  const lines = [header, ...tableCells(table)];
+  const widths = header.map((_, column) => Math.max(...lines.map((cells) => cells[column].length)));
+  const text = lines
     .map((cells) =>
       cells
         .map((cell, column) => cell.padEnd(widths[column]))
@@ -75,22 +123,175 @@ export function formatTextTable(rows) {
         .trimEnd(),
     )
     .join('\n');
+
+  return `${table.heading}\n\n${text}`;
 }
 
-function formatMarkdownTable(rows) {
-  const lines = [tableHeader, tableHeader.map(() => '---'), ...tableCells(rows)];
+function formatMarkdownTable(table) {
+  const header = tableHeader(table);
+  const lines = [header, header.map(() => '---'), ...tableCells(table)];
 
   return lines.map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
 
-/** Writes the benchmark page with the machine, tool versions, command, table and method. */
+/** Returns the method paragraphs of the workloads that ran, as Markdown list items. */
+function methodItems(report) {
+  const { parameters, workloads } = report;
+  const items = [
+    `Both registries run on 127.0.0.1 with fresh temporary storage on the same file system, started by
+  the harness and stopped at the end. Wharf runs with \`log.level: warn\` and no metrics listener,
+  and with one pull-through upstream (prefix \`up\`) when a pull-through workload runs. Distribution
+  runs with \`log.level: error\`, the access log off and \`storage.delete.enabled: true\`.`,
+    `Each workload runs against the two registries in turn, and the registry that goes first
+  alternates from round to round. MB/s is 10^6 bytes per second.`,
+  ];
+
+  if (workloads.includes('blob-get')) {
+    items.push(`Blob GET: one blob of ${parameters.blobSizeLabel} of random data is pushed once to each
+  registry (POST, then a monolithic PUT with \`curl -T\`). Each round downloads it once with
+  \`curl -s -o /dev/null -w '%{time_total} %{size_download}'\` and checks the byte count.`);
+  }
+
+  if (workloads.includes('requests')) {
+    items.push(`Request rates: a small image (config, one 4 KiB layer, OCI image manifest) is pushed
+  under a tag. Manifest GETs by tag and by digest and the tags list use
+  \`wrk -t2 -c32 -d${parameters.durationSeconds}s\`, with an \`Accept\` header for the OCI image
+  manifest on manifest requests. Blob HEAD uses \`ab -k -i -n 20000 -c 32\`, whose 32 connections
+  are kept alive like wrk's, so its rate is comparable with the wrk rows. Every URL is checked for a
+  200 response first, and a run with error responses, socket errors or, for ab, no keep-alive
+  requests fails the harness.`);
+  }
+
+  if (workloads.includes('skopeo')) {
+    const images = parameters.skopeoImages
+      .map((image) => `${image.label} (${image.size} bytes of layers)`)
+      .join(' and ');
+
+    items.push(`skopeo push and pull (${parameters.skopeoVersion}): images of ${images}. Each
+  round and registry gets a new image, written as an OCI image layout on disk: every layer is a blob
+  of random bytes (not a tar archive, which neither registry inspects) with the media type
+  \`application/vnd.oci.image.layer.v1.tar\`, plus a small OCI config and an OCI image manifest. The
+  new image goes to a new repository, so each push uploads every blob. The push is
+  \`skopeo copy --dest-tls-verify=false --preserve-digests oci:DIR:v1 docker://127.0.0.1:PORT/REPO:v1\`
+  and the pull is \`skopeo copy --src-tls-verify=false --preserve-digests
+  --dest-oci-accept-uncompressed-layers docker://... oci:NEWDIR:v1\` into a new directory, with a
+  trust policy file in the work directory. \`--preserve-digests\` and
+  \`--dest-oci-accept-uncompressed-layers\` keep skopeo from compressing the layers, so the bytes
+  sent are the image's. skopeo verifies every blob digest, and the harness checks the pulled layout's
+  manifest digest and blob sizes. MB/s is the image's bytes (layers, config and manifest) divided by
+  the wall-clock time of the skopeo process, whose start and, for pulls, writing the layout to disk
+  count too.`);
+  }
+
+  if (workloads.includes('pull-through')) {
+    items.push(`Pull-through: a second Distribution instance, the upstream, runs on 127.0.0.1 with
+  \`log.level: info\` and its access log on, and Wharf has it as upstream \`up\` with the default
+  options (\`tagTtl: 5m\`, \`timeout: 30s\`). Each round pushes a new random
+  ${parameters.pullThroughImageLabel} image of ${parameters.pullThroughLayers} layers (built as for
+  the skopeo rows) to a new upstream repository, so that Wharf has never seen its blobs. It then
+  times, with the skopeo pull above: a direct pull from the upstream; a cold pull through Wharf
+  (\`docker://127.0.0.1:WHARF/up/REPO:v1\`) and the warm pull of the same image 0.5 s after it, once the harness has read the
+  upstream's access log. Whether
+  the direct or the cold and warm pulls go first alternates by round. Last, the same image is pushed
+  to a new Wharf repository and pulled from there (the plain pull); that push comes after the cold
+  pull, because Wharf stores blobs by digest. The ratios are per round, of seconds: cold ÷ direct,
+  and plain ÷ warm, which is the warm pull's speed ÷ the plain pull's. The upstream blob GETs are
+  the access log lines of GETs with status 200 or 206 of the image's config and layers during the
+  cold and the warm pull.`);
+  }
+
+  if (workloads.includes('concurrent-gets')) {
+    items.push(`Simultaneous cold GETs: each round pushes a new random blob of
+  ${parameters.sharedBlobSizeLabel} to a new upstream repository, then starts
+  ${parameters.concurrentClients} GETs of \`/v2/up/REPO/blobs/DIGEST\` from Wharf at once with
+  Node's fetch. The harness hashes each body as it arrives and fails unless every one has the full
+  size and the digest. The upstream GETs are the upstream's access log lines of GETs of that blob
+  path with status 200 or 206, read 0.5 s after the last download. The time runs from the start of
+  the GETs to the end of the last one, and includes the harness hashing 20 streams on the same
+  cores.`);
+  }
+
+  if (workloads.includes('scale')) {
+    const scale = parameters.scale;
+    const catalogLastText =
+      scale.repositories > scale.pageSize
+        ? `a random repository with at least ${scale.pageSize} after it`
+        : 'the first repository, because there are too few for a full page';
+
+    items.push(`Scale: each registry is seeded through the registry API with ${scale.repositories}
+  repositories of ${scale.tags} tags. One small config blob and one 1 KiB layer blob are uploaded
+  once to \`bench/scale-source\`; each repository mounts both
+  (\`POST /v2/REPO/blobs/uploads/?mount=DIGEST&from=bench/scale-source\`, 201 expected) and puts
+  ${scale.tags} OCI image manifests that differ by one annotation, so every manifest is distinct.
+  Seeding runs ${scale.concurrency} repositories at a time with Node's fetch, which keeps connections
+  alive; its time is information, measured once per registry. Then each round sends
+  ${scale.requests} catalog requests (\`GET /v2/_catalog?n=100&last=NAME\`, NAME ${catalogLastText}) and ${scale.requests} tags list requests
+  (\`GET /v2/REPO/tags/list\`, REPO random) one after another on one keep-alive connection, the same
+  random requests to both registries. Latency runs from sending a request to the end of its body.
+  p50 and p99 are nearest-rank percentiles of one series, and the table shows their median over the
+  rounds. Every response is checked: 200, the expected repository names in order, the 10 tags. A series
+  stops after ${scale.timeLimitSeconds} s; the shortest series of this run had ${scale.minRequests}
+  requests.`);
+  }
+
+  items.push(`Resident memory is VmRSS from \`/proc/<pid>/status\` of the registry process: once when
+  idle after start, and sampled every 200 ms during each workload, of which the maximum is shown.
+  The pull-through table's memory row is Wharf's over both pull-through workloads, image and blob
+  generation included.`);
+
+  return items;
+}
+
+/** Returns what this page does not show: workloads left out of this run, and what no workload covers. */
+function notMeasuredItems(report) {
+  return [
+    ...report.skippedWorkloads,
+    'Authentication: every workload runs with both registries open (no `auth` config).',
+    'TLS: every request is plain HTTP on loopback.',
+    'An upstream over a network with latency or limited bandwidth: the pull-through upstream runs on loopback.',
+  ];
+}
+
+/**
+ * Formats Markdown with Prettier and the repository's Prettier config, so that `npm run lint` accepts
+ * the written page. Returns the text unchanged, with a warning, when Prettier cannot be loaded.
+ */
+async function formatMarkdown(path, text) {
+  let prettier;
+
+  try {
+    prettier = await import('prettier');
+  } catch (error) {
+    console.warn(`Prettier could not be loaded (${error.message}), so ${path} is written unformatted.`);
+
+    return text;
+  }
+
+  const config = await prettier.resolveConfig(path);
+
+  // Wrapping prose here leaves a page that the repository's own `proseWrap` setting keeps as it is.
+  return prettier.format(text, { ...config, filepath: path, proseWrap: 'always' });
+}
+
+function roundsSentence(rounds) {
+  if (rounds === 1) {
+    return 'Each figure is from one round.';
+  }
+
+  return `Each figure is the median of ${rounds} rounds, with the minimum and maximum in brackets.`;
+}
+
+/** Writes the benchmark page with the machine, tool versions, command, tables and method. */
 export async function writeMarkdownReport(path, report) {
+  const tables = report.tables
+    .map((table) => `### ${table.heading}\n\n${formatMarkdownTable(table)}`)
+    .join('\n\n');
   const text = `# Benchmarks: Wharf and the CNCF Distribution registry
 
-These are figures from one run of \`bench/run.mjs\` on one machine, not a general result. Each
-figure is the median of ${report.rounds} rounds, with the minimum and maximum in brackets. Memory
-rows have one value per registry. For throughput, a ratio above 1 means Wharf is faster. For memory,
-a ratio below 1 means Wharf uses less.
+These are figures from one run of \`bench/run.mjs\` on one machine, not a general result. ${roundsSentence(report.rounds)} Memory
+rows and seeding times have one value per registry. For MB/s and requests/s, a ratio above 1 means
+Wharf is faster. For seconds and milliseconds, a ratio below 1 means Wharf is faster. For memory, a
+ratio below 1 means Wharf uses less.
 
 ## Run
 
@@ -101,36 +302,20 @@ ${report.versions.map((line) => `- ${line}`).join('\n')}
 
 ## Results
 
-${formatMarkdownTable(report.rows)}
+${tables}
 
 ## Method
 
-- Both registries run on 127.0.0.1 with fresh temporary storage on the same file system, started by
-  the harness and stopped at the end. Wharf runs with \`log.level: warn\`, no upstreams and no
-  metrics listener. Distribution runs with \`log.level: error\`, the access log off and
-  \`storage.delete.enabled: true\`.
-- Each workload runs against the two registries in turn, and the registry that goes first
-  alternates from round to round.
-- Blob GET: one blob of ${report.blobSizeLabel} of random data is pushed once to each registry
-  (POST, then a monolithic PUT with \`curl -T\`). Each round downloads it once with
-  \`curl -s -o /dev/null -w '%{time_total} %{size_download}'\`. MB/s is 10^6 bytes per second.
-- Request rates: a small image (config, one 4 KiB layer, OCI image manifest) is pushed under a tag.
-  Manifest GETs by tag and by digest and the tags list use \`wrk -t2 -c32 -d${report.durationSeconds}s\`, with
-  an \`Accept\` header for the OCI image manifest on manifest requests. Blob HEAD uses
-  \`ab -i -n 20000 -c 32\`, which opens a new connection per request (no keep-alive), so its rate
-  is not comparable with the wrk rows. Every URL is checked for a 200 response first, and a run
-  with error responses or socket errors fails the harness.
-- Resident memory is VmRSS from \`/proc/<pid>/status\` of the registry process: once when idle
-  after start, and sampled every 200 ms during the blob GETs and during the request workloads, of
-  which the maximum is shown.
+${methodItems(report)
+  .map((item) => `- ${item.replace(/\s*\n\s*/g, ' ')}`)
+  .join('\n')}
 
 ## Not measured yet
 
-- skopeo push and pull of 100 MiB and 1 GiB images.
-- Pull-through caching, cold and warm.
-- 20 simultaneous cold GETs of the same blob through pull-through.
-- Behaviour with 10,000 repositories.
+${notMeasuredItems(report)
+  .map((item) => `- ${item}`)
+  .join('\n')}
 `;
 
-  await writeFile(path, text);
+  await writeFile(path, await formatMarkdown(path, text));
 }

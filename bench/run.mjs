@@ -1,6 +1,7 @@
-// Compares Wharf with the CNCF Distribution registry on loopback: blob GET throughput, request rates
-// and resident memory. Run `npm run build` first. Usage: node bench/run.mjs [--rounds N]
-// [--blob-size SIZE] [--duration SECONDS]. Prints a table and writes docs/benchmarks.md.
+// Compares Wharf with the CNCF Distribution registry on loopback: blob GET throughput, request rates,
+// skopeo push and pull, pull-through caching, catalog and tags list latency with many repositories,
+// and resident memory. Run `npm run build` first. Usage: node bench/run.mjs [options]; --help lists
+// them. Prints the tables and writes docs/benchmarks.md.
 import console from 'node:console';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,11 +11,21 @@ import process from 'node:process';
 import { setTimeout } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { URL, fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 
+import { bytesPerGiB, parseOptions, usage, workloadNames } from './options.mjs';
 import { killRunningTools } from './processes.mjs';
-import { distributionBinaryPath, registrySpecs, startRegistry } from './registries.mjs';
-import { formatTextTable, writeMarkdownReport } from './report.mjs';
+import { concurrentClients, pullThroughImageLayers, runPullThroughWorkloads } from './pull-through.mjs';
+import { distributionBinaryPath, registrySpecs, startRegistry, upstreamSpec } from './registries.mjs';
+import { comparisonTable, figureTable, formatTextTable, writeMarkdownReport } from './report.mjs';
+import { memoryRow, runRounds, withMemorySampling } from './rounds.mjs';
+import {
+  catalogPageSize,
+  latencyTimeLimitMs,
+  runScaleWorkload,
+  scaleTagsPerRepository,
+  seedConcurrency,
+} from './scale.mjs';
+import { prepareSkopeo, runSkopeoWorkloads, skopeoPath } from './skopeo.mjs';
 import {
   abPath,
   checkUrl,
@@ -26,120 +37,19 @@ import {
   pushFileBlob,
   pushSmallImage,
   readResidentKiB,
-  sampleMaxResident,
   toolVersion,
   writeRandomFile,
   wrkPath,
 } from './workloads.mjs';
 
 const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
-const wharfMainPath = join(repositoryRoot, 'dist', 'src', 'main.js');
+const defaultWharfMainPath = join(repositoryRoot, 'dist', 'src', 'main.js');
 const reportPath = join(repositoryRoot, 'docs', 'benchmarks.md');
 
 /** Upper bound of a whole run, after which the harness stops the registries and exits with code 1. */
-const runTimeoutMs = 60 * 60 * 1000;
+const runTimeoutMs = 2 * 60 * 60 * 1000;
 /** Time the registries get to settle after start before the idle memory reading. */
 const idleSettleMs = 2_000;
-const maxRounds = 100;
-const maxDurationSeconds = 300;
-const sizeUnits = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
-const maxBlobSize = 8 * sizeUnits.GiB;
-
-const usage = `Usage: node bench/run.mjs [--rounds N] [--blob-size SIZE] [--duration SECONDS]
-
-  --rounds N           rounds of each workload per registry, 1 to ${maxRounds} (default 5)
-  --blob-size SIZE     size of the blob for the blob GET workload, such as 256MiB or 1GiB,
-                       at most 8GiB (default 256MiB)
-  --duration SECONDS   length of each wrk run in seconds, 1 to ${maxDurationSeconds} (default 10)
-
-Needs dist/src/main.js from \`npm run build\` and /usr/bin/docker-registry (Debian package
-docker-registry). Uses wrk (package wrk) and ab (package apache2-utils) when installed.
-Prints a table and writes docs/benchmarks.md.`;
-
-/** Parses a size such as `256MiB`, `1GiB` or `1048576` into bytes. */
-function parseSize(text) {
-  const match = /^(\d+)(B|KiB|MiB|GiB)?$/.exec(text);
-
-  if (!match) {
-    return undefined;
-  }
-
-  return Number(match[1]) * sizeUnits[match[2] ?? 'B'];
-}
-
-function parseIntegerOption(name, text, min, max) {
-  const value = Number(text);
-
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`invalid --${name} ${text}: expected a whole number from ${min} to ${max}`);
-  }
-
-  return value;
-}
-
-function parseOptions(argv) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      rounds: { type: 'string', default: '5' },
-      'blob-size': { type: 'string', default: '256MiB' },
-      duration: { type: 'string', default: '10' },
-      help: { type: 'boolean', default: false },
-    },
-  });
-  const blobSize = parseSize(values['blob-size']);
-
-  if (blobSize === undefined || blobSize < 1 || blobSize > maxBlobSize) {
-    throw new Error(
-      `invalid --blob-size ${values['blob-size']}: expected a size from 1 byte to 8GiB, such as 256MiB or 1GiB`,
-    );
-  }
-
-  return {
-    help: values.help,
-    rounds: parseIntegerOption('rounds', values.rounds, 1, maxRounds),
-    durationSeconds: parseIntegerOption('duration', values.duration, 1, maxDurationSeconds),
-    blobSize,
-    blobSizeLabel: values['blob-size'],
-  };
-}
-
-/** Returns registries in the order of this round, so that neither always goes first. */
-function roundOrder(registries, round) {
-  return round % 2 === 0 ? registries : [...registries].reverse();
-}
-
-/** Runs `measure(registry)` for every round on every registry and returns the figures by registry name. */
-async function runRounds(registries, rounds, label, measure) {
-  const values = Object.fromEntries(registries.map((registry) => [registry.name, []]));
-
-  for (let round = 0; round < rounds; round++) {
-    for (const registry of roundOrder(registries, round)) {
-      const value = await measure(registry);
-
-      values[registry.name].push(value);
-      console.log(`${label}, round ${round + 1}, ${registry.name}: ${value.toFixed(1)}`);
-    }
-  }
-
-  return values;
-}
-
-/**
- * Wraps `measure` so that the resident memory of the registry is sampled while it runs. The maximum
- * per registry accumulates in `peaks`, in KiB.
- */
-function withMemorySampling(peaks, measure) {
-  return async (registry) => {
-    const stopSampling = sampleMaxResident(registry.pid);
-
-    try {
-      return await measure(registry);
-    } finally {
-      peaks[registry.name] = Math.max(peaks[registry.name] ?? 0, stopSampling());
-    }
-  };
-}
 
 const requestWorkloads = [
   {
@@ -192,13 +102,6 @@ async function runRequestWorkloads(registries, imageUrls, options, peaks) {
   return rows;
 }
 
-/** Turns KiB figures by registry name into a table row in MiB. */
-function memoryRow(label, kibByName) {
-  const values = Object.fromEntries(Object.entries(kibByName).map(([name, kib]) => [name, [kib / 1024]]));
-
-  return { label, unit: 'MiB', values };
-}
-
 async function collectVersions() {
   return [
     `node ${process.version}`,
@@ -206,6 +109,7 @@ async function collectVersions() {
     `wrk: ${await toolVersion(wrkPath, ['-v'])}`,
     `ab: ${await toolVersion(abPath, ['-V'])}`,
     `curl: ${await toolVersion(curlPath, ['--version'])}`,
+    `skopeo: ${await toolVersion(skopeoPath, ['--version'])}`,
   ];
 }
 
@@ -227,11 +131,11 @@ function cleanUp() {
   return cleanUpPromise;
 }
 
-function checkPrerequisites() {
+function checkPrerequisites(options) {
   const missing = [];
 
-  if (!existsSync(wharfMainPath)) {
-    missing.push(`${wharfMainPath} not found: run \`npm run build\` first.`);
+  if (!existsSync(options.wharfMainPath)) {
+    missing.push(`${options.wharfMainPath} not found: run \`npm run build\` first or pass --wharf-main.`);
   }
 
   if (!existsSync(distributionBinaryPath)) {
@@ -245,16 +149,190 @@ function checkPrerequisites() {
   return missing;
 }
 
+/**
+ * Removes the skopeo-based workloads from `options.workloads` when skopeo is missing, and returns a
+ * line for each workload that this run leaves out, for the report.
+ */
+function selectWorkloads(options) {
+  const skipped = workloadNames
+    .filter((name) => !options.workloads.includes(name))
+    .map((name) => `The ${name} workload: not selected by --workloads in this run.`);
+  const needsSkopeo = ['skopeo', 'pull-through'];
+
+  if (!existsSync(skopeoPath)) {
+    for (const name of needsSkopeo.filter((workload) => options.workloads.includes(workload))) {
+      skipped.push(`The ${name} workload: ${skopeoPath} not found; install the Debian package skopeo.`);
+    }
+
+    options.workloads = options.workloads.filter((workload) => !needsSkopeo.includes(workload));
+  }
+
+  return skipped;
+}
+
+/** Starts the upstream when a pull-through workload runs, then Wharf and Distribution. */
+async function startRegistries(options) {
+  let upstream;
+
+  if (options.workloads.includes('pull-through') || options.workloads.includes('concurrent-gets')) {
+    upstream = await startRegistry(upstreamSpec());
+    resources.registries.push(upstream);
+    console.log(`upstream Distribution listens on ${upstream.url} (pid ${upstream.pid})`);
+  }
+
+  const registries = [];
+
+  for (const spec of registrySpecs(options.wharfMainPath, upstream?.url)) {
+    const registry = await startRegistry(spec);
+
+    resources.registries.push(registry);
+    registries.push(registry);
+    console.log(`${registry.name} listens on ${registry.url} (pid ${registry.pid})`);
+  }
+
+  return { registries, upstream };
+}
+
+/** Runs the blob GET rounds and returns the row and the max resident memory by registry name. */
+async function runBlobGetWorkload(registries, options) {
+  const blobPath = join(resources.workDirectory, 'blob.bin');
+
+  console.log(`Writing ${options.blobSizeLabel} of random data to ${blobPath}`);
+
+  const blobDigest = await writeRandomFile(blobPath, options.blobSize);
+
+  for (const registry of registries) {
+    await pushFileBlob(registry, 'bench/large', blobPath, blobDigest, options.blobSize);
+  }
+
+  await rm(blobPath);
+
+  const peaks = {};
+  const values = await runRounds(
+    registries,
+    options.rounds,
+    'blob GET MB/s',
+    withMemorySampling(peaks, (registry) =>
+      measureBlobGet(`${registry.url}/v2/bench/large/blobs/${blobDigest}`, options.blobSize),
+    ),
+  );
+
+  return { row: { label: `blob GET (${options.blobSizeLabel}, curl)`, unit: 'MB/s', values }, peaks };
+}
+
+/** Runs every selected workload and returns the report's tables and the shortest scale series. */
+async function runWorkloads(options, registries, upstream) {
+  const selected = (name) => options.workloads.includes(name);
+  const throughputRows = [];
+  const memoryRows = [];
+  const tables = [];
+  let scaleMinRequests;
+
+  await sleep(idleSettleMs);
+
+  const idleKiB = Object.fromEntries(
+    registries.map((registry) => [registry.name, readResidentKiB(registry.pid)]),
+  );
+
+  memoryRows.push(memoryRow('resident memory, idle after start', idleKiB));
+
+  if (selected('blob-get')) {
+    const { row, peaks } = await runBlobGetWorkload(registries, options);
+
+    throughputRows.push(row);
+    memoryRows.push(memoryRow('resident memory, max during blob GETs', peaks));
+  }
+
+  if (selected('requests')) {
+    const imageUrls = {};
+    const peaks = {};
+
+    for (const registry of registries) {
+      imageUrls[registry.name] = await pushSmallImage(registry, 'bench/small', 'v1');
+    }
+
+    throughputRows.push(...(await runRequestWorkloads(registries, imageUrls, options, peaks)));
+
+    if (Object.keys(peaks).length > 0) {
+      memoryRows.push(memoryRow('resident memory, max during request load', peaks));
+    }
+  }
+
+  const skopeoOptions = await prepareSkopeo(resources.workDirectory);
+
+  if (selected('skopeo')) {
+    const { rows, peaks } = await runSkopeoWorkloads(registries, {
+      rounds: options.rounds,
+      workDirectory: resources.workDirectory,
+      skopeoOptions,
+      images: skopeoImages(options),
+    });
+
+    throughputRows.push(...rows);
+    memoryRows.push(memoryRow('resident memory, max during skopeo push and pull', peaks));
+  }
+
+  if (throughputRows.length > 0) {
+    tables.push(comparisonTable('Throughput and request rates', throughputRows));
+  }
+
+  if (selected('pull-through') || selected('concurrent-gets')) {
+    const rows = await runPullThroughWorkloads({
+      wharf: registries.find((registry) => registry.name === 'Wharf'),
+      upstream,
+      workDirectory: resources.workDirectory,
+      skopeoOptions,
+      rounds: options.rounds,
+      pullThrough: selected('pull-through'),
+      concurrentGets: selected('concurrent-gets'),
+      imageSize: options.imageSize,
+      imageSizeLabel: options.imageSizeLabel,
+      sharedBlobSize: options.sharedBlobSize,
+      sharedBlobSizeLabel: options.sharedBlobSizeLabel,
+    });
+
+    tables.push(figureTable('Pull-through (Wharf with the upstream Distribution)', rows));
+  }
+
+  if (selected('scale')) {
+    const { rows, minRequests, peaks } = await runScaleWorkload(registries, {
+      rounds: options.rounds,
+      repositories: options.scaleRepositories,
+      requests: options.scaleRequests,
+    });
+
+    scaleMinRequests = minRequests;
+    tables.push(
+      comparisonTable(
+        `Scale (${options.scaleRepositories} repositories × ${scaleTagsPerRepository} tags)`,
+        rows,
+      ),
+    );
+    memoryRows.push(memoryRow('resident memory, max during scale seeding and requests', peaks));
+  }
+
+  tables.push(comparisonTable('Resident memory', memoryRows));
+
+  return { tables, scaleMinRequests };
+}
+
+function skopeoImages(options) {
+  return [
+    { label: `${options.imageSizeLabel}, 3 layers`, size: options.imageSize, layers: 3 },
+    { label: `${options.largeImageSizeLabel}, 1 layer`, size: options.largeImageSize, layers: 1 },
+  ];
+}
+
 async function main() {
-  const options = parseOptions(process.argv.slice(2));
+  const options = parseOptions(process.argv.slice(2), defaultWharfMainPath);
 
   if (options.help) {
-    console.log(usage);
+    console.log(usage(defaultWharfMainPath));
 
     return;
   }
 
-  const missing = checkPrerequisites();
+  const missing = checkPrerequisites(options);
 
   if (missing.length > 0) {
     console.error(missing.join('\n'));
@@ -263,73 +341,48 @@ async function main() {
     return;
   }
 
+  const skippedWorkloads = selectWorkloads(options);
+
   resources.workDirectory = await mkdtemp(join(tmpdir(), 'wharf-bench-'));
 
-  const blobPath = join(resources.workDirectory, 'blob.bin');
-
-  console.log(`Writing ${options.blobSizeLabel} of random data to ${blobPath}`);
-
-  const blobDigest = await writeRandomFile(blobPath, options.blobSize);
-
-  for (const spec of registrySpecs(wharfMainPath)) {
-    const registry = await startRegistry(spec);
-
-    resources.registries.push(registry);
-    console.log(`${registry.name} listens on ${registry.url} (pid ${registry.pid})`);
-  }
-
-  const registries = resources.registries;
-
-  await sleep(idleSettleMs);
-
-  const idleKiB = Object.fromEntries(
-    registries.map((registry) => [registry.name, readResidentKiB(registry.pid)]),
-  );
-  const imageUrls = {};
-
-  for (const registry of registries) {
-    await pushFileBlob(registry, 'bench/large', blobPath, blobDigest, options.blobSize);
-    imageUrls[registry.name] = await pushSmallImage(registry, 'bench/small', 'v1');
-  }
-
-  const blobGetPeaks = {};
-  const blobGetValues = await runRounds(
-    registries,
-    options.rounds,
-    'blob GET MB/s',
-    withMemorySampling(blobGetPeaks, (registry) =>
-      measureBlobGet(`${registry.url}/v2/bench/large/blobs/${blobDigest}`, options.blobSize),
-    ),
-  );
-  const loadPeaks = {};
-  const requestRows = await runRequestWorkloads(registries, imageUrls, options, loadPeaks);
-  const rows = [
-    { label: `blob GET (${options.blobSizeLabel}, curl)`, unit: 'MB/s', values: blobGetValues },
-    ...requestRows,
-    memoryRow('resident memory, idle after start', idleKiB),
-    memoryRow('resident memory, max during blob GETs', blobGetPeaks),
-  ];
-
-  if (Object.keys(loadPeaks).length > 0) {
-    rows.push(memoryRow('resident memory, max during request load', loadPeaks));
-  }
+  const { registries, upstream } = await startRegistries(options);
+  const { tables, scaleMinRequests } = await runWorkloads(options, registries, upstream);
 
   await cleanUp();
 
   const report = {
     date: new Date().toISOString(),
     cores: cpus().length,
-    memoryGiB: (totalmem() / sizeUnits.GiB).toFixed(1),
+    memoryGiB: (totalmem() / bytesPerGiB).toFixed(1),
     platform: `${type()} ${release()}`,
     command: ['node bench/run.mjs', ...process.argv.slice(2)].join(' '),
     versions: await collectVersions(),
     rounds: options.rounds,
-    durationSeconds: options.durationSeconds,
-    blobSizeLabel: `${options.blobSizeLabel} (${options.blobSize} bytes)`,
-    rows,
+    workloads: options.workloads,
+    skippedWorkloads,
+    parameters: {
+      durationSeconds: options.durationSeconds,
+      blobSizeLabel: `${options.blobSizeLabel} (${options.blobSize} bytes)`,
+      skopeoVersion: await toolVersion(skopeoPath, ['--version']),
+      skopeoImages: skopeoImages(options),
+      pullThroughImageLabel: options.imageSizeLabel,
+      pullThroughLayers: pullThroughImageLayers,
+      sharedBlobSizeLabel: options.sharedBlobSizeLabel,
+      concurrentClients,
+      scale: {
+        repositories: options.scaleRepositories,
+        tags: scaleTagsPerRepository,
+        concurrency: seedConcurrency,
+        requests: options.scaleRequests,
+        pageSize: catalogPageSize,
+        timeLimitSeconds: latencyTimeLimitMs / 1000,
+        minRequests: scaleMinRequests,
+      },
+    },
+    tables,
   };
 
-  console.log(`\n${formatTextTable(rows)}\n`);
+  console.log(`\n${tables.map((table) => formatTextTable(table)).join('\n\n')}\n`);
   await writeMarkdownReport(reportPath, report);
   console.log(`Wrote ${reportPath}`);
 }

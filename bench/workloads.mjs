@@ -65,8 +65,8 @@ async function startUpload(registry, repository) {
   return new URL(location, registry.url);
 }
 
-/** Pushes a small blob from memory with POST and a monolithic PUT. */
-async function pushSmallBlob(registry, repository, bytes) {
+/** Pushes a small blob from memory with POST and a monolithic PUT. Returns its digest and size. */
+export async function pushSmallBlob(registry, repository, bytes) {
   const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
   const uploadUrl = await startUpload(registry, repository);
 
@@ -221,18 +221,24 @@ export async function measureWrk(url, headers, durationSeconds) {
 }
 
 /**
- * Runs `ab -i -n 20000 -c 32` (HEAD requests, no keep-alive) and returns Requests per second, or
- * throws on failed or non-2xx requests.
+ * Runs `ab -k -i -n 20000 -c 32` (HEAD requests on keep-alive connections) and returns Requests per
+ * second. Throws on failed or non-2xx requests, and when no request reused a connection, because the
+ * rate would then be one of new connections.
  */
 export async function measureAbHead(url) {
-  const args = ['-i', '-n', String(abRequests), '-c', String(loadConnections), url];
+  const args = ['-k', '-i', '-n', String(abRequests), '-c', String(loadConnections), url];
   const output = await runToolChecked(abPath, args, 120_000);
   const rate = /Requests per second:\s+([\d.]+)/.exec(output);
   const failed = /Failed requests:\s+(\d+)/.exec(output);
   const errorResponses = /Non-2xx responses:\s+(\d+)/.exec(output);
+  const keepAliveRequests = /Keep-Alive requests:\s+(\d+)/.exec(output);
 
   if (!rate || (failed && failed[1] !== '0') || errorResponses) {
     throw new Error(`ab ${args.join(' ')} reported errors or no rate:\n${output}`);
+  }
+
+  if (!keepAliveRequests || keepAliveRequests[1] === '0') {
+    throw new Error(`ab ${args.join(' ')} reported no keep-alive requests:\n${output}`);
   }
 
   return Number(rate[1]);
