@@ -1,5 +1,5 @@
 import { createHash, type Hash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, WriteStream } from 'node:fs';
 import { mkdir, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { finished, PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -20,6 +20,8 @@ import { isUploadId, StoragePaths } from './storage-paths.js';
 export interface ChunkExpectation {
   offset?: number;
   length?: number;
+  /** Called with the upload's size each time bytes reach the file, so readers may follow it as it grows. */
+  onWritten?: (size: number) => void;
 }
 
 /** The running sha256 of an upload's bytes, valid while the file still has `size` bytes. */
@@ -94,7 +96,7 @@ export class UploadStorage {
         await pipeline(
           source,
           counter,
-          createWriteStream(path, { flags: 'a', highWaterMark: copyBufferBytes }),
+          new ReportingWriteStream(path, (written) => expected.onWritten?.(size + written)),
         );
 
         if (expected.length !== undefined && counter.bytes !== expected.length) {
@@ -282,4 +284,39 @@ function detachedSource(body: Readable): PassThrough {
   body.pipe(source);
 
   return source;
+}
+
+/** fs.WriteStream's constructor, which takes (path, options); @types/node declares none for the class. */
+const FileWriteStream = WriteStream as unknown as new (
+  path: string,
+  options: { flags: string; highWaterMark: number },
+) => WriteStream;
+
+/** Appends to a file and reports how many bytes it has written each time a write completes. */
+class ReportingWriteStream extends FileWriteStream {
+  constructor(
+    path: string,
+    private readonly onWritten: (bytes: number) => void,
+  ) {
+    super(path, { flags: 'a', highWaterMark: copyBufferBytes });
+  }
+
+  override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    super._write(chunk, encoding, (error) => this.report(error, callback));
+  }
+
+  override _writev(
+    chunks: { chunk: Buffer; encoding: BufferEncoding }[],
+    callback: (error?: Error | null) => void,
+  ): void {
+    super._writev?.(chunks, (error) => this.report(error, callback));
+  }
+
+  private report(error: Error | null | undefined, callback: (error?: Error | null) => void): void {
+    if (!error) {
+      this.onWritten(this.bytesWritten);
+    }
+
+    callback(error);
+  }
 }

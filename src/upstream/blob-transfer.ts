@@ -88,8 +88,8 @@ export class BlobTransfer {
 
   /** Resolves on the next change, or after a short poll interval, whichever comes first. */
   waitForChange(): Promise<void> {
-    // The counter runs ahead of the file by what the write stream still buffers, so a reader that finds
-    // no new bytes also wakes on a short timer.
+    // Progress is reported once bytes reach the file, so the timer is only a safety net for a reader
+    // that checked just before a change.
     return new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { finished, Transform, type TransformCallback } from 'node:stream';
+import { finished, PassThrough } from 'node:stream';
 
 import { Inject, Injectable, Logger } from '@nestjs/common';
 
@@ -190,26 +190,31 @@ export class PullThroughBlobs {
     transfer: BlobTransfer,
     response: UpstreamResponse,
   ): Promise<void> {
-    const counter = new ProgressCounter(transfer);
+    const body = new PassThrough({ highWaterMark: copyBufferBytes });
 
     // The failure reaches append() through finished(); this listener keeps an error raised before
     // append() is listening from crashing the process as an unhandled 'error' event.
-    counter.on('error', () => undefined);
+    body.on('error', () => undefined);
 
     // finished() also reports a body that failed while the upload was being created, before this ran.
     finished(response.body, { writable: false }, (error) => {
       if (error) {
-        counter.destroy(error);
+        body.destroy(error);
       }
     });
-    response.body.pipe(counter);
+    response.body.pipe(body);
 
     try {
-      await this.uploads.append(uploadId, counter, { length: transfer.size });
+      // Readers follow the file as each write completes, so they never wait for bytes still in buffers.
+      const size = await this.uploads.append(uploadId, body, {
+        length: transfer.size,
+        onWritten: (written) => transfer.progress(written),
+      });
+
       // Readers may take the last byte as soon as the bytes match; flushing and moving them comes after.
       await this.uploads.commit(uploadId, digest, transfer.size, () => transfer.verified());
-      await this.cache.linkFetchedBlob(target.localName, digest.toString(), counter.bytes);
-      this.statistics.miss(target.upstream.prefix, target.localName, counter.bytes);
+      await this.cache.linkFetchedBlob(target.localName, digest.toString(), size);
+      this.statistics.miss(target.upstream.prefix, target.localName, size);
       this.statistics.pulled(target.localName, digest.toString(), 'blob');
     } catch (error) {
       await this.uploads.remove(uploadId).catch(() => undefined);
@@ -262,20 +267,5 @@ export class PullThroughBlobs {
 
   private invalid(target: UpstreamTarget, reason: string): UpstreamUnavailableError {
     return new UpstreamUnavailableError(target.upstream.prefix, 'invalid-response', reason);
-  }
-}
-
-/** Counts bytes on their way to the upload file and reports the count to the transfer's readers. */
-class ProgressCounter extends Transform {
-  bytes = 0;
-
-  constructor(private readonly transfer: BlobTransfer) {
-    super({ highWaterMark: copyBufferBytes });
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.bytes += chunk.length;
-    callback(null, chunk);
-    this.transfer.progress(this.bytes);
   }
 }

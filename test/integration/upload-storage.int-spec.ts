@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -121,6 +122,46 @@ describe('upload storage', () => {
     assert.equal(await pathExists(join(root, 'uploads', uploadId)), false);
     assert.equal(await storage.blobs.size(digest), 1500);
     assert.deepEqual(await storage.blobs.readSmall(digest), Buffer.concat([first, second]));
+  });
+
+  it('onWritten reports sizes whose bytes are already in the file', async () => {
+    const chunks = Array.from({ length: 8 }, () => randomBytes(300 * 1024));
+    const uploadId = await startUpload();
+    const reports: { reported: number; onDisk: number }[] = [];
+
+    await append(uploadId, randomBytes(100));
+
+    const size = await append(uploadId, Readable.from(chunks), {
+      onWritten: (reported: number) => {
+        reports.push({ reported, onDisk: statSync(uploadDataPath(uploadId)).size });
+      },
+    });
+
+    assert.equal(size, 100 + 8 * 300 * 1024);
+    assert.ok(reports.length > 0);
+    assert.equal(reports.at(-1)?.reported, size);
+
+    for (const [index, report] of reports.entries()) {
+      assert.ok(report.reported <= report.onDisk, `report ${index} runs ahead of the file`);
+      assert.ok(index === 0 || report.reported > reports[index - 1].reported, `report ${index} did not grow`);
+    }
+  });
+
+  it('commit calls onVerified once the digest matches, and not when it differs', async () => {
+    const bytes = randomBytes(1000);
+    const matching = await startUpload();
+    const differing = await startUpload();
+    const verified: string[] = [];
+
+    await append(matching, bytes);
+    await append(differing, bytes);
+    await storage.uploads.commit(matching, Digest.of(bytes), 1000, () => verified.push('matching'));
+    await assert.rejects(
+      storage.uploads.commit(differing, Digest.of(randomBytes(10)), 1000, () => verified.push('differing')),
+      DigestMismatchError,
+    );
+
+    assert.deepEqual(verified, ['matching']);
   });
 
   it('commit with wrong digest stores nothing', async () => {
