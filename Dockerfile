@@ -55,5 +55,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
 # every interface of the container so that published ports reach it. Compose passes its own config.
 ENV WHARF_HTTP__ADDRESS=0.0.0.0
 # The V8 flags keep the heap small; package.json's start script passes the same ones.
-ENTRYPOINT ["node", "--max-semi-space-size=4", "--heap-growing-percent=20", "dist/src/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--heap-growing-percent=100", "dist/src/main.js"]
 CMD ["serve"]

@@ -78,7 +78,7 @@ async function writeDistributionConfig(directory, port, accessLog = false) {
  * V8 flags Wharf runs with in production: `npm start`, the Dockerfile and the `wharf` bin pass the
  * same ones (test/deploy/launch.spec.ts checks that), so the benchmark measures what users run.
  */
-export const wharfNodeFlags = ['--max-semi-space-size=4', '--heap-growing-percent=20'];
+export const wharfNodeFlags = ['--max-semi-space-size=2', '--heap-growing-percent=100'];
 
 /**
  * Describes how to start each compared registry: its name in reports, command line and config writer.
