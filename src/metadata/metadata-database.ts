@@ -6,7 +6,7 @@ import { KeyedMutex } from '../common/keyed-mutex.js';
 /** A value SQLite can bind to a statement parameter. */
 export type SqlValue = string | number | bigint | null;
 
-/** Weight the result cache holds at most: rows over all its queries, plus one per query. */
+/** Maximum weight of the result cache: its rows over all queries, plus one per query. */
 const cachedRowLimit = 50_000;
 
 /**
@@ -14,11 +14,12 @@ const cachedRowLimit = 50_000;
  * better-sqlite3 connection, so two interleaved transactions would share it, and serializing keeps each
  * transaction whole. The hot reads of the `/v2` API (tags, manifests, blob links, listings) run as
  * prepared statements on a second, read-only connection instead. With SQLite's write-ahead log that
- * connection sees every committed transaction and never one in progress, so it needs no queue.
+ * connection reads what every committed transaction wrote and nothing of one in progress, so it needs no
+ * queue.
  *
  * Their results are kept until the next transaction ends, because most pulls ask the same questions
- * between two pushes. SQLite is never shared by two Wharf processes, so every write goes through
- * `transaction` here and emptying the cache there keeps it exact.
+ * between two pushes. Wharf expects to be the only process that writes its SQLite file, so every write
+ * goes through `transaction` here and emptying the cache there keeps it exact.
  */
 export class MetadataDatabase {
   private readonly mutex = new KeyedMutex();

@@ -26,6 +26,7 @@ interface Destination {
  */
 export class BlobFileStream extends Readable {
   private position: number;
+  private piped = false;
 
   /** `end` is exclusive. The stream closes `handle` when it ends or is destroyed. */
   constructor(
@@ -69,9 +70,15 @@ export class BlobFileStream extends Readable {
   override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
     const untouched = !this.readableDidRead && this.readableLength === 0 && this.readableFlowing === null;
 
+    if (this.piped) {
+      throw new Error('a blob file stream can be piped into one destination only');
+    }
+
     if (!untouched || !isDestination(destination)) {
       return super.pipe(destination, options);
     }
+
+    this.piped = true;
 
     this.writeInto(destination, options?.end ?? true).then(
       (complete) => {
