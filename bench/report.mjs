@@ -1,5 +1,8 @@
 import console from 'node:console';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { URL } from 'node:url';
+
+import { wharfNodeFlags } from './registries.mjs';
 
 /** Returns the median of a non-empty list of numbers. */
 export function median(values) {
@@ -139,7 +142,8 @@ function methodItems(report) {
   const { parameters, workloads } = report;
   const items = [
     `Both registries run on 127.0.0.1 with fresh temporary storage on the same file system, started by
-  the harness and stopped at the end. Wharf runs with \`log.level: warn\` and no metrics listener,
+  the harness and stopped at the end. Wharf runs with the V8 flags of \`npm start\`
+  (\`${wharfNodeFlags.join(' ')}\`), \`log.level: warn\` and no metrics listener,
   and with one pull-through upstream (prefix \`up\`) when a pull-through workload runs. Distribution
   runs with \`log.level: error\`, the access log off and \`storage.delete.enabled: true\`.`,
     `Each workload runs against the two registries in turn, and the registry that goes first
@@ -281,7 +285,23 @@ function roundsSentence(rounds) {
   return `Each figure is the median of ${rounds} rounds, with the minimum and maximum in brackets.`;
 }
 
-/** Writes the benchmark page with the machine, tool versions, command, tables and method. */
+/**
+ * Returns bench/analysis.md, the hand-written reading of the last full run (what each target's figure
+ * comes from, and what would close a missed one), as the page's last section, or nothing without it.
+ */
+async function analysisSection() {
+  try {
+    return `\n${await readFile(new URL('analysis.md', import.meta.url), 'utf8')}`;
+  } catch (error) {
+    if (error.code === 'ENOENT') {
+      return '';
+    }
+
+    throw error;
+  }
+}
+
+/** Writes the benchmark page with the machine, tool versions, command, tables, method and analysis. */
 export async function writeMarkdownReport(path, report) {
   const tables = report.tables
     .map((table) => `### ${table.heading}\n\n${formatMarkdownTable(table)}`)
@@ -315,7 +335,7 @@ ${methodItems(report)
 ${notMeasuredItems(report)
   .map((item) => `- ${item}`)
   .join('\n')}
-`;
+${await analysisSection()}`;
 
   await writeFile(path, await formatMarkdown(path, text));
 }
