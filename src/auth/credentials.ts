@@ -48,6 +48,8 @@ export class Credentials implements OnModuleDestroy {
   readonly htpasswd: HtpasswdFile | undefined;
   private readonly failedLogins: FailedLogins;
   private readonly verified = new Map<string, { user: VerifiedUser; until: number }>();
+  /** Counts forgetVerified() calls, so that a check that ran across one is not cached. */
+  private verifiedGeneration = 0;
 
   constructor(
     @Inject(WharfConfig) config: WharfConfig,
@@ -76,6 +78,7 @@ export class Credentials implements OnModuleDestroy {
   /** Forgets cached verifications, after the htpasswd file changed or a key was revoked. */
   forgetVerified(): void {
     this.verified.clear();
+    this.verifiedGeneration += 1;
   }
 
   /**
@@ -114,6 +117,7 @@ export class Credentials implements OnModuleDestroy {
     }
 
     const reason = Buffer.byteLength(password) > maxPasswordBytes ? 'password-too-long' : undefined;
+    const generation = this.verifiedGeneration;
     const user = reason ? undefined : await this.check(username, password);
 
     if (!user) {
@@ -132,10 +136,15 @@ export class Credentials implements OnModuleDestroy {
       this.verified.clear();
     }
 
-    this.verified.set(cacheKey, {
-      user,
-      until: Math.min(Date.now() + verifiedCacheMs, user.expiresAt ?? Infinity),
-    });
+    // A check that ran across a reload of the file or a revocation answered for the old state, so it
+    // is not cached: a deleted user would otherwise stay signed in until the entry expired.
+    if (generation === this.verifiedGeneration) {
+      this.verified.set(cacheKey, {
+        user,
+        until: Math.min(Date.now() + verifiedCacheMs, user.expiresAt ?? Infinity),
+      });
+    }
+
     this.audit.record('login', { user: username, method: user.method, address });
     this.activity.recordAuthAttempt(user.method, 'success');
 
