@@ -113,6 +113,13 @@ describe('validateConfig defaults', () => {
     assert.equal(custom.database.path, join('/srv/wharf', 'wharf.db'));
   });
 
+  it('sizes as plain numbers of bytes', () => {
+    const custom = validateConfig({ storage: { manifestCacheSize: 0, minFreeSpace: 1048576 } }, 'test');
+
+    assert.equal(custom.storage.manifestCacheSize, '0');
+    assert.equal(custom.storage.minFreeSpace, '1048576');
+  });
+
   it('upstream defaults filled', () => {
     const custom = validateConfig({ upstreams: [{ prefix: 'local', url: 'http://127.0.0.1:5002' }] }, 'test');
 
@@ -183,6 +190,15 @@ describe('validateConfig rejections', () => {
 
     assert.equal(problem.value, '24');
     assert.match(problem.reason, /duration/);
+  });
+
+  it('negative size', () => {
+    const problem = problemAt(
+      problemsOf(() => validateConfig({ storage: { manifestCacheSize: -5 } }, 'test')),
+      'storage.manifestCacheSize',
+    );
+
+    assert.match(problem.reason, /size in bytes/);
   });
 
   it('duration with unknown unit', () => {

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import {
   IsBoolean,
   IsIn,
@@ -23,6 +23,11 @@ const durationMessage = '$property must be a duration with a unit, such as 30s, 
 /** The sizes that parseSize in units.ts accepts: bytes, or a number with a binary unit. */
 const sizePattern = /^\d+(\.\d+)?\s*(B|KiB|MiB|GiB|TiB)?$/;
 const sizeMessage = '$property must be a size in bytes or with a unit, such as 512MiB or 1GiB';
+
+/** Reads a YAML or environment number, such as `0` or `1024`, as a size in bytes. */
+const sizeAsText = Transform(({ value }: { value: unknown }) =>
+  typeof value === 'number' ? String(value) : value,
+);
 
 export class HttpConfig {
   /** Address to listen on; the default keeps the registry reachable from this host only. */
@@ -73,10 +78,12 @@ export class StorageConfig {
   uploads: UploadsConfig = new UploadsConfig();
 
   /** The readiness probe fails when the file system of `rootDirectory` has less free space than this. */
+  @sizeAsText
   @Matches(sizePattern, { message: sizeMessage })
   minFreeSpace = '1GiB';
 
   /** Memory that keeps recently read manifests, so that repeated pulls skip the disk; `0` turns it off. */
+  @sizeAsText
   @Matches(sizePattern, { message: sizeMessage })
   manifestCacheSize = '16MiB';
 }
