@@ -13,7 +13,7 @@ export const bytesPerGiB = sizeUnits.GiB;
 /** Workloads in the order they run, of which `--workloads` selects some. */
 export const workloadNames = ['blob-get', 'requests', 'skopeo', 'pull-through', 'concurrent-gets', 'scale'];
 
-export function usage(defaultWharfMainPath) {
+export function usage({ defaultWharfMainPath, defaultOutputPath }) {
   return `Usage: node bench/run.mjs [options]
 
   --rounds N                 rounds of each workload per registry, 1 to ${maxRounds} (default 5)
@@ -33,12 +33,14 @@ export function usage(defaultWharfMainPath) {
   --workloads LIST           comma-separated workloads to run (default: all of them):
                              ${workloadNames.join(', ')}
   --wharf-main PATH          Wharf's compiled main.js (default ${defaultWharfMainPath})
+  --output PATH              where to write the Markdown page (default ${defaultOutputPath});
+                             give another path for short or partial runs
   --help                     print this help
 
 Needs Wharf built with \`npm run build\` (or the file given by --wharf-main), /usr/bin/docker-registry
 (Debian package docker-registry) and curl. Uses wrk (package wrk), ab (package apache2-utils) and
 skopeo (package skopeo) when installed, and skips the workloads of a missing tool. Prints the tables
-and writes docs/benchmarks.md.`;
+and writes the page given by --output.`;
 }
 
 /** Parses a size such as `256MiB`, `1GiB` or `1048576` into bytes. */
@@ -88,7 +90,7 @@ function parseWorkloads(text) {
 }
 
 /** Parses the command line into options, or throws an error that names the invalid option. */
-export function parseOptions(argv, defaultWharfMainPath) {
+export function parseOptions(argv, { defaultWharfMainPath, defaultOutputPath }) {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -102,6 +104,7 @@ export function parseOptions(argv, defaultWharfMainPath) {
       'scale-requests': { type: 'string', default: '2000' },
       workloads: { type: 'string', default: workloadNames.join(',') },
       'wharf-main': { type: 'string', default: defaultWharfMainPath },
+      output: { type: 'string', default: defaultOutputPath },
       help: { type: 'boolean', default: false },
     },
   });
@@ -128,5 +131,6 @@ export function parseOptions(argv, defaultWharfMainPath) {
     scaleRequests: parseIntegerOption('scale-requests', values['scale-requests'], 1, maxScaleRequests),
     workloads: parseWorkloads(values.workloads),
     wharfMainPath: resolve(values['wharf-main']),
+    outputPath: resolve(values.output),
   };
 }

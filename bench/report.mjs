@@ -301,8 +301,11 @@ async function analysisSection() {
   }
 }
 
-/** Writes the benchmark page with the machine, tool versions, command, tables, method and analysis. */
-export async function writeMarkdownReport(path, report) {
+/**
+ * Writes the benchmark page with the machine, tool versions, command, tables and method, and with
+ * `withAnalysis` the analysis of bench/analysis.md, which describes the recorded full run.
+ */
+export async function writeMarkdownReport(path, report, { withAnalysis }) {
   const tables = report.tables
     .map((table) => `### ${table.heading}\n\n${formatMarkdownTable(table)}`)
     .join('\n\n');
@@ -335,7 +338,7 @@ ${methodItems(report)
 ${notMeasuredItems(report)
   .map((item) => `- ${item}`)
   .join('\n')}
-${await analysisSection()}`;
+${withAnalysis ? await analysisSection() : ''}`;
 
   await writeFile(path, await formatMarkdown(path, text));
 }

@@ -44,7 +44,7 @@ import {
 
 const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
 const defaultWharfMainPath = join(repositoryRoot, 'dist', 'src', 'main.js');
-const reportPath = join(repositoryRoot, 'docs', 'benchmarks.md');
+const defaultOutputPath = join(repositoryRoot, 'docs', 'benchmarks.md');
 
 /** Upper bound of a whole run, after which the harness stops the registries and exits with code 1. */
 const runTimeoutMs = 2 * 60 * 60 * 1000;
@@ -324,10 +324,10 @@ function skopeoImages(options) {
 }
 
 async function main() {
-  const options = parseOptions(process.argv.slice(2), defaultWharfMainPath);
+  const options = parseOptions(process.argv.slice(2), { defaultWharfMainPath, defaultOutputPath });
 
   if (options.help) {
-    console.log(usage(defaultWharfMainPath));
+    console.log(usage({ defaultWharfMainPath, defaultOutputPath }));
 
     return;
   }
@@ -383,8 +383,11 @@ async function main() {
   };
 
   console.log(`\n${tables.map((table) => formatTextTable(table)).join('\n\n')}\n`);
-  await writeMarkdownReport(reportPath, report);
-  console.log(`Wrote ${reportPath}`);
+  // The analysis describes the page in the repository, so only that page gets it.
+  await writeMarkdownReport(options.outputPath, report, {
+    withAnalysis: options.outputPath === defaultOutputPath,
+  });
+  console.log(`Wrote ${options.outputPath}`);
 }
 
 for (const signal of ['SIGINT', 'SIGTERM']) {
