@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { type Readable, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -361,5 +362,88 @@ describe('BlobTransfer', () => {
 
     assert.equal(transfer.settled, true);
     assert.equal(transfer.complete, false);
+  });
+
+  describe('piped into a destination', () => {
+    /** A destination that completes each write some milliseconds later, as a slow socket does. */
+    function slowDestination(received: Buffer[]): Writable {
+      return new Writable({
+        highWaterMark: 16 * 1024,
+        write(chunk: Buffer, _encoding, callback) {
+          setTimeout(() => {
+            received.push(Buffer.from(chunk));
+            callback();
+          }, 1);
+        },
+      });
+    }
+
+    it('gets every byte as the file grows', async () => {
+      const content = randomBytes(3 * 1024 * 1024 + 17);
+      const transfer = newTransfer(content.length);
+      const received: Buffer[] = [];
+      const destination = slowDestination(received);
+
+      transfer.read().pipe(destination);
+
+      for (let offset = 0; offset < content.length; offset += 256 * 1024) {
+        append(transfer, content.subarray(offset, offset + 256 * 1024));
+        await sleep(2);
+      }
+
+      transfer.verified();
+      await withTimeout(finished(destination), 'destination finish');
+
+      assert.ok(Buffer.concat(received).equals(content));
+    });
+
+    it('holds back the last byte until verified', async () => {
+      const content = randomBytes(1_000);
+      const transfer = newTransfer(content.length);
+      const received: Buffer[] = [];
+      const destination = slowDestination(received);
+
+      transfer.read().pipe(destination);
+      append(transfer, content);
+      await waitUntil(() => Buffer.concat(received).length >= content.length - 1, 'all but the last byte');
+      await sleep(holdBackWaitMs);
+
+      assert.equal(Buffer.concat(received).length, content.length - 1);
+      assert.equal(destination.writableEnded, false);
+
+      transfer.verified();
+      await withTimeout(finished(destination), 'destination finish');
+
+      assert.ok(Buffer.concat(received).equals(content));
+    });
+
+    it('gets exactly a range', async () => {
+      const content = randomBytes(2 * 1024 * 1024);
+      const transfer = newTransfer(content.length);
+      const received: Buffer[] = [];
+      const destination = slowDestination(received);
+
+      append(transfer, content);
+      transfer.verified();
+      transfer.read({ start: 1_000, end: 1_500_000 }).pipe(destination);
+      await withTimeout(finished(destination), 'destination finish');
+
+      assert.ok(Buffer.concat(received).equals(content.subarray(1_000, 1_500_001)));
+    });
+
+    it('a failed transfer fails the reader', async () => {
+      const transfer = newTransfer(2_000);
+      const reader = transfer.read();
+      const destination = slowDestination([]);
+      const failure = new Error('digest mismatch');
+      const errored = new Promise<Error>((resolve) => reader.once('error', resolve));
+
+      reader.pipe(destination);
+      append(transfer, randomBytes(500));
+      await sleep(holdBackWaitMs);
+      transfer.failed(failure);
+
+      assert.equal(await withTimeout(errored, 'reader error'), failure);
+    });
   });
 });
