@@ -171,10 +171,11 @@ function methodItems(report) {
       .map((image) => `${image.label} (${image.size} bytes of layers)`)
       .join(' and ');
 
-    items.push(`skopeo push and pull (${parameters.skopeoVersion}): images of ${images}. Each
-  round and registry gets a new image, written as an OCI image layout on disk: every layer is a blob
-  of random bytes (not a tar archive, which neither registry inspects) with the media type
-  \`application/vnd.oci.image.layer.v1.tar\`, plus a small OCI config and an OCI image manifest. The
+    items.push(`skopeo push and pull (${parameters.skopeoVersion}): images of ${images}. Each round
+  and registry gets a new image, written as an OCI image layout on disk. Every layer is a blob of
+  random bytes with the media type \`application/vnd.oci.image.layer.v1.tar\`, not a tar archive,
+  because neither registry inspects layers. A small OCI config and an OCI image manifest complete
+  the image. The
   new image goes to a new repository, so each push uploads every blob. The push is
   \`skopeo copy --dest-tls-verify=false --preserve-digests oci:DIR:v1 docker://127.0.0.1:PORT/REPO:v1\`
   and the pull is \`skopeo copy --src-tls-verify=false --preserve-digests
@@ -193,9 +194,10 @@ function methodItems(report) {
   options (\`tagTtl: 5m\`, \`timeout: 30s\`). Each round pushes a new random
   ${parameters.pullThroughImageLabel} image of ${parameters.pullThroughLayers} layers (built as for
   the skopeo rows) to a new upstream repository, so that Wharf has never seen its blobs. It then
-  times, with the skopeo pull above: a direct pull from the upstream; a cold pull through Wharf
-  (\`docker://127.0.0.1:WHARF/up/REPO:v1\`) and the warm pull of the same image 0.5 s after it, once the harness has read the
-  upstream's access log. Whether
+  times three pulls with the skopeo command above. The first is a direct pull from the upstream, and
+  the second a cold pull through Wharf (\`docker://127.0.0.1:WHARF/up/REPO:v1\`). The third is the
+  warm pull of the same image, 0.5 s after the cold one, once the harness has read the upstream's
+  access log. Whether
   the direct or the cold and warm pulls go first alternates by round. Last, the same image is pushed
   to a new Wharf repository and pulled from there (the plain pull); that push comes after the cold
   pull, because Wharf stores blobs by digest. The ratios are per round, of seconds: cold ÷ direct,

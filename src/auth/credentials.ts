@@ -136,8 +136,8 @@ export class Credentials implements OnModuleDestroy {
       this.verified.clear();
     }
 
-    // A check that ran across a reload of the file or a revocation answered for the old state, so it
-    // is not cached: a deleted user would otherwise stay signed in until the entry expired.
+    // A check that ran across a reload of the file or a revocation checked the old state, so it is not
+    // cached. Otherwise a deleted user would stay signed in until the entry expired.
     if (generation === this.verifiedGeneration) {
       this.verified.set(cacheKey, {
         user,

@@ -82,7 +82,7 @@ export class BlobFileStream extends Readable {
 
     this.writeInto(destination, options?.end ?? true).then(
       (complete) => {
-        // Ending the readable side lets whoever watches this stream see it finish. A transfer cut short
+        // Ending the readable side tells the stream's listeners that it finished. A transfer cut short
         // by its destination is left to the stream's owner, as with an ordinary pipe.
         if (complete) {
           this.push(null);
@@ -97,9 +97,9 @@ export class BlobFileStream extends Readable {
 
   /**
    * Writes the remaining bytes into `destination`, waiting for `drain` when it pushes back, and returns
-   * false when either side was destroyed first. The next chunk is read while the current one is written. A buffer is reused only after the destination's
-   * write callback for it ran; a write whose callback never runs (the connection closed) leaves its
-   * buffer to the garbage collector.
+   * false when either side was destroyed first. The next chunk is read while the current one is
+   * written. A buffer is reused only after the destination's write callback for it ran. A write whose
+   * callback never runs (the connection closed) leaves its buffer to the garbage collector.
    */
   private async writeInto(destination: Destination, end: boolean): Promise<boolean> {
     const free: Buffer[] = [];

@@ -45,7 +45,7 @@ describe('ContentCache', () => {
     assert.equal(cache.size, 25);
   });
 
-  it('keeps nothing larger than its whole size, and nothing at all with size 0', () => {
+  it('oversized entries and size 0 keep nothing', () => {
     const small = new ContentCache(8);
     const off = new ContentCache(0);
 

@@ -365,7 +365,7 @@ describe('BlobTransfer', () => {
   });
 
   describe('piped into a destination', () => {
-    /** A destination that completes each write some milliseconds later, as a slow socket does. */
+    /** Creates a destination that completes each write a millisecond later, as a slow socket does. */
     function slowDestination(received: Buffer[]): Writable {
       return new Writable({
         highWaterMark: 16 * 1024,

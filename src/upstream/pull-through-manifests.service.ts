@@ -164,7 +164,7 @@ export class PullThroughManifests {
     if (withBody) {
       content.bytes = await this.blobs.readSmall(Digest.parse(manifest.digest));
 
-      // The row outlived its bytes (removed by hand or a disk error); say so rather than fail the response.
+      // The row outlived its bytes (removed by hand or a disk error), so report the manifest as unknown.
       if (content.bytes === undefined) {
         throw new ManifestNotFoundError(manifest.digest);
       }

@@ -1,7 +1,7 @@
 /**
- * BlobStorage.open and the BlobFileStream it returns, on a real file: whole blobs and ranges read as
+ * BlobStorage.open and the BlobFileStream it returns, on a real file. Whole blobs and ranges are read as
  * streams and piped into slow destinations, which must never see a buffer reused before its write
- * finished; files shorter than expected; and destinations that close early.
+ * finished. Files shorter than expected and destinations that close early are covered too.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -149,7 +149,7 @@ describe('BlobFileStream', () => {
     stream.pipe(destination);
     await sleep(15);
     destination.destroy();
-    // The transfer stops; whoever owns the source (Fastify, for a response) then destroys it.
+    // The transfer stops, and the source's owner (Fastify, for a response) then destroys it.
     await sleep(30);
     stream.destroy();
     await finished(stream).catch(() => undefined);

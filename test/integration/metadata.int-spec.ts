@@ -516,14 +516,14 @@ describe('metadata reads on the read-only connection', () => {
     assert.equal(await db.manifests.resolveTag(repository, 'latest'), second.manifest.digest);
   });
 
-  it('reads during a transaction see the state before it, and its writes once it commits', async () => {
+  it('reads during a transaction see the old state', async () => {
     const repository = 'reads/pending';
     const write = manifestWrite(repository, [], ['v1']);
     let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
     const transaction = db.database.transaction(async (manager) => {
       await manager.query(`INSERT INTO repositories (name, created_at) VALUES (?, ?)`, [repository, 1]);
-      await held;
+      await released;
     });
 
     await new Promise((resolve) => setImmediate(resolve));
