@@ -42,7 +42,10 @@ export class MetadataDatabase {
     });
   }
 
-  /** Runs read-only `work` outside any transaction, after the transactions queued before it; it must not write. */
+  /**
+   * Runs read-only `work` outside any transaction, after the transactions queued before it. `work` must
+   * not write, because only `transaction` empties the result cache.
+   */
   read<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     return this.mutex.run('database', () => work(this.dataSource.manager));
   }
@@ -68,7 +71,7 @@ export class MetadataDatabase {
     return this.selectAll<Row>(sql, ...parameters)[0];
   }
 
-  /** Closes the read-only connection; TypeORM's connection is closed with the DataSource. */
+  /** Closes the read-only connection. TypeORM's connection closes with the DataSource. */
   close(): void {
     this.forgetResults();
     this.statements.clear();
@@ -76,7 +79,7 @@ export class MetadataDatabase {
     this.reader = undefined;
   }
 
-  /** Caches `rows`; each entry weighs its row count plus one, so that empty results count too. */
+  /** Caches `rows`. Each entry weighs its row count plus one, so that empty results count too. */
   private remember(key: string, rows: unknown[]): void {
     const weight = rows.length + 1;
 

@@ -82,7 +82,7 @@ export class BlobFileStream extends Readable {
 
     this.writeInto(destination, options?.end ?? true).then(
       (complete) => {
-        // Ending the readable side tells the stream's listeners that it finished. A transfer cut short
+        // Ending the readable side lets the stream's listeners see that it finished. A transfer cut short
         // by its destination is left to the stream's owner, as with an ordinary pipe.
         if (complete) {
           this.push(null);
@@ -145,8 +145,14 @@ export class BlobFileStream extends Readable {
           this.position < this.end &&
           (free.length > 0 || allocated < reusedBuffers)
         ) {
-          allocated += free.length > 0 ? 0 : 1;
-          startRead(free.pop() ?? Buffer.allocUnsafeSlow(copyBufferBytes));
+          let buffer = free.pop();
+
+          if (buffer === undefined) {
+            buffer = Buffer.allocUnsafeSlow(copyBufferBytes);
+            allocated += 1;
+          }
+
+          startRead(buffer);
         }
 
         if (draining || reads.length === 0) {
@@ -179,7 +185,7 @@ export class BlobFileStream extends Readable {
     }
   }
 
-  /** Reads `length` bytes at `position` into `buffer`; a file shorter than expected is an error. */
+  /** Reads `length` bytes at `position` into `buffer`. A file shorter than expected is an error. */
   private async readAt(buffer: Buffer, length: number, position: number): Promise<Buffer> {
     const { bytesRead } = await this.handle.read(buffer, 0, length, position);
 

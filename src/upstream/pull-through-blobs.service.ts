@@ -205,7 +205,7 @@ export class PullThroughBlobs {
     response.body.pipe(body);
 
     try {
-      // Readers learn the new size after each completed write, so each byte they are told of is on disk.
+      // The size readers see grows after each completed write, so every byte it counts is on disk.
       const size = await this.uploads.append(uploadId, body, {
         length: transfer.size,
         onWritten: (written) => transfer.progress(written),
