@@ -7,6 +7,7 @@ import { DataSource } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
 import { entities } from './entities/index.js';
 import { MetadataDatabase } from './metadata-database.js';
+import { PullTimes } from './pull-times.service.js';
 import { ApiKeyStore } from './stores/api-key.store.js';
 import { BlobRecordStore } from './stores/blob-record.store.js';
 import { ManifestStore } from './stores/manifest.store.js';
@@ -73,9 +74,10 @@ const stores = [
   StorageStatisticsStore,
   RepositorySummaryStore,
   UpstreamStatisticsStore,
+  PullTimes,
 ];
 
-/** Registry metadata: TypeORM entities and the stores that read and write them. */
+/** Registry metadata: TypeORM entities, the stores that read and write them, and the batched pull times. */
 @Module({})
 export class MetadataModule implements OnApplicationShutdown {
   constructor(

@@ -7,31 +7,29 @@ import {
 } from '@nestjs/common';
 
 import { UpstreamRateLimitedError, UpstreamUnavailableError } from '../common/domain-errors.js';
-import {
-  type PullRecord,
-  type StatisticsDelta,
-  UpstreamCacheStore,
-} from '../metadata/stores/upstream-cache.store.js';
+import { PullTimes } from '../metadata/pull-times.service.js';
+import type { PullRecord } from '../metadata/stores/repository.store.js';
+import { type StatisticsDelta, UpstreamCacheStore } from '../metadata/stores/upstream-cache.store.js';
 import { ActivityObserver } from '../common/activity-observer.js';
 
 const flushIntervalMs = 5_000;
 
 /**
- * Counts hits, misses, bytes and upstream errors per upstream and repository, and last-pulled times,
- * in memory. One transaction adds them to SQLite every few seconds and at shutdown, so a request
- * only updates memory (it may still queue behind that transaction for its own queries). The same
- * counts go to Prometheus per upstream, without the repository.
+ * Counts hits, misses, bytes and upstream errors per upstream and repository in memory. One
+ * transaction adds them to SQLite every few seconds and at shutdown, so a request only updates memory
+ * (it may still queue behind that transaction for its own queries). The same counts go to Prometheus
+ * per upstream, without the repository. Last-pulled times go to PullTimes, which batches them alike.
  */
 @Injectable()
 export class UpstreamStatistics implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(UpstreamStatistics.name);
   private deltas = new Map<string, StatisticsDelta>();
-  private pulls = new Map<string, PullRecord>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(UpstreamCacheStore) private readonly store: UpstreamCacheStore,
     @Inject(ActivityObserver) private readonly activity: ActivityObserver,
+    @Inject(PullTimes) private readonly pullTimes: PullTimes,
   ) {}
 
   onModuleInit(): void {
@@ -85,23 +83,21 @@ export class UpstreamStatistics implements OnModuleInit, BeforeApplicationShutdo
   }
 
   pulled(repository: string, digest: string, kind: PullRecord['kind']): void {
-    this.pulls.set(`${kind}|${repository}|${digest}`, { repository, digest, kind, at: Date.now() });
+    this.pullTimes.pulled(repository, digest, kind);
   }
 
   /** Writes what has been counted since the last flush; a failed write keeps nothing back but logs. */
   async flush(): Promise<void> {
-    if (this.deltas.size === 0 && this.pulls.size === 0) {
+    if (this.deltas.size === 0) {
       return;
     }
 
     const deltas = [...this.deltas.values()];
-    const pulls = [...this.pulls.values()];
 
     this.deltas = new Map();
-    this.pulls = new Map();
 
     try {
-      await this.store.flush(pulls, deltas);
+      await this.store.addStatistics(deltas);
     } catch (error) {
       this.logger.error({ err: error, repositories: deltas.length }, 'failed to write upstream statistics');
     }

@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Digest } from '../../common/digest.js';
 import type { Reference } from '../../common/reference.js';
 import type { BlobContent, ManifestContent } from '../../common/registry-content.js';
+import { PullTimes } from '../../metadata/pull-times.service.js';
 import type { ManifestRecord, Page } from '../../metadata/records.js';
 import { PullThroughBlobs } from '../../upstream/pull-through-blobs.service.js';
 import { PullThroughListings } from '../../upstream/pull-through-listings.service.js';
@@ -20,16 +21,26 @@ export class RoutingRegistryReader extends RegistryReader {
     @Inject(PullThroughManifests) private readonly manifests: PullThroughManifests,
     @Inject(PullThroughBlobs) private readonly blobs: PullThroughBlobs,
     @Inject(PullThroughListings) private readonly listings: PullThroughListings,
+    @Inject(PullTimes) private readonly pullTimes: PullTimes,
   ) {
     super();
   }
 
-  getManifest(name: string, reference: Reference, withBody: boolean): Promise<ManifestContent> {
+  async getManifest(name: string, reference: Reference, withBody: boolean): Promise<ManifestContent> {
     const target = this.routes.match(name);
 
-    return target
-      ? this.manifests.getManifest(target, reference, withBody)
-      : this.local.getManifest(name, reference, withBody);
+    if (target) {
+      return this.manifests.getManifest(target, reference, withBody);
+    }
+
+    const manifest = await this.local.getManifest(name, reference, withBody);
+
+    // A GET is a pull; a HEAD only checks whether the manifest changed.
+    if (withBody) {
+      this.pullTimes.pulled(name, manifest.digest, 'manifest');
+    }
+
+    return manifest;
   }
 
   statBlob(name: string, digest: Digest): Promise<number> {

@@ -1,9 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import { type EntityManager, In } from 'typeorm';
 
-import { RepositoryEntity } from '../entities/index.js';
+import { ManifestEntity, RepositoryBlobEntity, RepositoryEntity } from '../entities/index.js';
 import { MetadataDatabase } from '../metadata-database.js';
 import type { Page } from '../records.js';
+
+/** A manifest or blob served from a repository since the last time pulls were written. */
+export interface PullRecord {
+  repository: string;
+  digest: string;
+  kind: 'manifest' | 'blob';
+  at: number;
+}
 
 @Injectable()
 export class RepositoryStore {
@@ -22,6 +30,26 @@ export class RepositoryStore {
     );
 
     return Promise.resolve(pageOf(rows, limit));
+  }
+
+  /** Writes last-pulled times in one transaction. */
+  async recordPulls(pulls: readonly PullRecord[]): Promise<void> {
+    await this.db.transaction((manager) => writePullTimes(manager, pulls));
+  }
+}
+
+/** Sets the last-pulled time of each manifest or blob link; names no longer stored are skipped. */
+async function writePullTimes(manager: EntityManager, pulls: readonly PullRecord[]): Promise<void> {
+  for (const pull of pulls) {
+    const repositoryId = await findRepositoryId(manager, pull.repository);
+
+    if (repositoryId === undefined) {
+      continue;
+    }
+
+    const entity = pull.kind === 'manifest' ? ManifestEntity : RepositoryBlobEntity;
+
+    await manager.update(entity, { repositoryId, digest: In([pull.digest]) }, { lastPulledAt: pull.at });
   }
 }
 

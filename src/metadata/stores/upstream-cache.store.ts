@@ -1,12 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type EntityManager, In } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 
-import {
-  ManifestEntity,
-  RepositoryBlobEntity,
-  TagEntity,
-  UpstreamTagCheckEntity,
-} from '../entities/index.js';
+import { TagEntity, UpstreamTagCheckEntity } from '../entities/index.js';
 import { UpstreamErrorEntity } from '../entities/upstream-error.entity.js';
 import { UpstreamStatisticEntity } from '../entities/upstream-statistic.entity.js';
 import { MetadataDatabase } from '../metadata-database.js';
@@ -26,14 +21,6 @@ export interface StatisticsDelta {
   /** Upstream failures by kind, such as `timeout` or `rate-limited`. */
   errors: Record<string, number>;
   lastErrorKind: string | null;
-}
-
-/** One manifest or blob pulled through a prefix since the last flush. */
-export interface PullRecord {
-  repository: string;
-  digest: string;
-  kind: 'manifest' | 'blob';
-  at: number;
 }
 
 /** State of the pull-through cache: fetched manifests and blobs, tag revalidation, statistics. */
@@ -100,21 +87,9 @@ export class UpstreamCacheStore {
     });
   }
 
-  /** Writes last-pulled times and adds statistics, all in one transaction. */
-  async flush(pulls: PullRecord[], deltas: StatisticsDelta[]): Promise<void> {
+  /** Adds counters to the statistics in one transaction. */
+  async addStatistics(deltas: StatisticsDelta[]): Promise<void> {
     await this.db.transaction(async (manager) => {
-      for (const pull of pulls) {
-        const repositoryId = await findRepositoryId(manager, pull.repository);
-
-        if (repositoryId === undefined) {
-          continue;
-        }
-
-        const entity = pull.kind === 'manifest' ? ManifestEntity : RepositoryBlobEntity;
-
-        await manager.update(entity, { repositoryId, digest: In([pull.digest]) }, { lastPulledAt: pull.at });
-      }
-
       for (const delta of deltas) {
         await addStatistics(manager, delta);
       }
