@@ -133,6 +133,12 @@ export class TagListView {
   @ApiProperty()
   repository: string;
 
+  @ApiProperty({
+    description:
+      'Whether the caller may delete tags and manifests here; false for a cached repository, which is read-only.',
+  })
+  canDelete: boolean;
+
   @ApiProperty()
   total: number;
 
@@ -375,6 +381,14 @@ export class UpstreamView {
   @ApiProperty({ description: 'Repositories cached under the prefix.' })
   cachedRepositories: number;
 
+  @ApiProperty({
+    description:
+      'Bytes the cache of this prefix stores: the sizes of the distinct blobs linked to its repositories ' +
+      'plus the manifests stored in them (manifest bytes are stored as blobs too). Content shared by ' +
+      'several repositories of the prefix counts once; content shared with other prefixes counts in each.',
+  })
+  storageBytes: number;
+
   @ApiProperty({ type: () => CacheStatisticsView })
   statistics: CacheStatisticsView;
 
@@ -392,6 +406,62 @@ export class UpstreamView {
 export class UpstreamListView {
   @ApiProperty({ type: () => [UpstreamView] })
   upstreams: UpstreamView[];
+}
+
+export class UpstreamSampleView {
+  @ApiProperty({ format: 'date-time', description: 'Start of the sample interval the sample was taken in.' })
+  at: string;
+
+  @ApiProperty({ description: 'Requests served from the cache since the counters began.' })
+  hits: number;
+
+  @ApiProperty({ description: 'Requests fetched from the upstream since the counters began.' })
+  misses: number;
+
+  @ApiProperty()
+  bytesFetched: number;
+
+  @ApiProperty()
+  bytesServed: number;
+
+  @ApiProperty()
+  notFound: number;
+
+  @ApiProperty()
+  errors: number;
+
+  @ApiProperty({ description: 'Bytes the cache of the prefix stored at that time, as in `storageBytes`.' })
+  storageBytes: number;
+}
+
+export class UpstreamHistoryEntryView {
+  @ApiProperty({ example: 'docker' })
+  prefix: string;
+
+  @ApiProperty({
+    type: () => [UpstreamSampleView],
+    description: 'Oldest first, at most 300; empty when the range has no sample.',
+  })
+  samples: UpstreamSampleView[];
+}
+
+export class UpstreamHistoryView {
+  @ApiProperty({ format: 'date-time' })
+  from: string;
+
+  @ApiProperty({ format: 'date-time' })
+  to: string;
+
+  @ApiProperty({
+    description:
+      'Spacing of the samples: `statistics.sampleInterval`, or a multiple of it when the range held ' +
+      'more than 300 samples of an upstream and evenly spaced ones were kept.',
+    example: 60,
+  })
+  intervalSeconds: number;
+
+  @ApiProperty({ type: () => [UpstreamHistoryEntryView], description: 'Every configured upstream.' })
+  upstreams: UpstreamHistoryEntryView[];
 }
 
 export class AuthFeaturesView {

@@ -36,7 +36,13 @@ import {
   RepositoryParams,
   TagParams,
 } from './admin-requests.js';
-import { ErrorBody, ManifestDetailsView, RepositoryListView, TagListView } from './admin-responses.js';
+import {
+  ErrorBody,
+  ManifestDetailsView,
+  RepositoryListView,
+  RepositoryView,
+  TagListView,
+} from './admin-responses.js';
 import { ManifestDetails } from './manifest-details.service.js';
 import { RepositoryListing } from './repository-listing.service.js';
 import { RepositoryPermissions } from './repository-permissions.js';
@@ -67,6 +73,16 @@ export class RepositoriesController {
   @ApiOkResponse({ type: RepositoryListView })
   list(@Req() request: FastifyRequest, @Query() query: ListRepositoriesQuery): Promise<RepositoryListView> {
     return this.listing.repositories(this.permissions.subjectOf(request), query);
+  }
+
+  @Get(':name')
+  @ApiOperation({
+    summary: 'Describe one repository: kind, size, tag and manifest counts, push and pull times',
+  })
+  @ApiOkResponse({ type: RepositoryView })
+  @ApiNotFoundResponse({ type: ErrorBody, description: 'No such repository, or the caller may not read it.' })
+  repository(@Req() request: FastifyRequest, @Param() params: RepositoryParams): Promise<RepositoryView> {
+    return this.listing.repository(this.permissions.subjectOf(request), params.name);
   }
 
   @Get(':name/tags')

@@ -57,6 +57,21 @@ export class RepositoryListing {
     };
   }
 
+  /** Describes one repository; 404 when it does not exist or the caller may not read it. */
+  async repository(subject: Subject, name: string): Promise<RepositoryView> {
+    const repository = this.permissions.storedName(name);
+
+    this.permissions.assertReadable(subject, repository);
+
+    const [summary] = await this.summaries.summaries([repository]);
+
+    if (summary === undefined) {
+      throw new RepositoryNotFoundError(repository);
+    }
+
+    return this.viewOf(summary);
+  }
+
   async tags(subject: Subject, name: string, query: PageQuery): Promise<TagListView> {
     const repository = this.permissions.storedName(name);
 
@@ -74,7 +89,14 @@ export class RepositoryListing {
       items.push(await this.tagView(repository, tag));
     }
 
-    return { repository, total: page.total, page: query.page, pageSize: query.pageSize, items };
+    return {
+      repository,
+      canDelete: this.permissions.mayDelete(subject, repository),
+      total: page.total,
+      page: query.page,
+      pageSize: query.pageSize,
+      items,
+    };
   }
 
   private filterOf(query: ListRepositoriesQuery): RepositoryFilter {

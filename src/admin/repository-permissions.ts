@@ -62,6 +62,14 @@ export class RepositoryPermissions {
     }
   }
 
+  /** Returns whether the caller may delete tags and manifests of a repository they may read. */
+  mayDelete(subject: Subject, name: string): boolean {
+    return (
+      this.routes.match(name) === undefined &&
+      (!this.access.enabled || this.access.policy.allows(subject, name, 'delete'))
+    );
+  }
+
   /**
    * Throws unless the caller may delete from the repository: 404 when they may not even read it, 403
    * when they may read but not delete, and 403 for a pull-through repository, which is read-only.

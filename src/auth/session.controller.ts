@@ -3,6 +3,7 @@ import { IsString, MaxLength, MinLength } from 'class-validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { AccessDeniedError, AuthenticationRequiredError } from '../common/domain-errors.js';
+import { WharfConfig } from '../config/config.schema.js';
 import { parseApiKey } from './api-key-format.js';
 import { AuditLog } from './audit-log.js';
 import { Credentials } from './credentials.js';
@@ -34,9 +35,14 @@ export class SessionController {
     @Inject(CsrfTokens) private readonly csrf: CsrfTokens,
     @Inject(OidcService) private readonly oidc: OidcService,
     @Inject(AuditLog) private readonly audit: AuditLog,
+    @Inject(WharfConfig) private readonly config: WharfConfig,
   ) {}
 
-  /** Returns the caller's identity and the CSRF token their state-changing requests must send. */
+  /**
+   * Returns the caller's identity, the CSRF token their state-changing requests must send, and the
+   * registry host for pull commands: the host of `http.externalUrl`, or null when the UI should use the
+   * host it was loaded from.
+   */
   @Get('session')
   session(@Req() request: FastifyRequest) {
     const caller = request.caller;
@@ -47,6 +53,8 @@ export class SessionController {
       authEnabled: this.access.enabled,
       oidcEnabled: this.oidc.enabled,
       passwordLoginEnabled: this.credentials.htpasswd !== undefined,
+      registryHost:
+        this.config.http.externalUrl === undefined ? null : new URL(this.config.http.externalUrl).host,
       authenticated: user !== undefined,
       ...(user
         ? {

@@ -610,6 +610,77 @@ describe('validateConfig auth and access', () => {
   }
 });
 
+describe('validateConfig statistics', () => {
+  it('samples every minute and keeps two weeks by default', () => {
+    const config = validateConfig({}, 'test');
+
+    assert.equal(config.statistics.sampleInterval, '1m');
+    assert.equal(config.statistics.retention, '14d');
+  });
+
+  it('accepts the shortest interval', () => {
+    const config = validateConfig({ statistics: { sampleInterval: '1s', retention: '1s' } }, 'test');
+
+    assert.equal(config.statistics.sampleInterval, '1s');
+  });
+
+  it('reads the interval from the environment', () => {
+    const raw: Record<string, unknown> = {};
+
+    applyEnvOverrides(raw, { WHARF_STATISTICS__SAMPLE_INTERVAL: '30s' });
+
+    assert.equal(validateConfig(raw, 'environment').statistics.sampleInterval, '30s');
+  });
+
+  const rejected: [string, Record<string, unknown>, string, RegExp][] = [
+    ['an interval below 1s', { sampleInterval: '500ms' }, 'statistics.sampleInterval', /between 1s and 24h/],
+    ['an interval above 24h', { sampleInterval: '2d' }, 'statistics.sampleInterval', /between 1s and 24h/],
+    ['an interval without a unit', { sampleInterval: '60' }, 'statistics.sampleInterval', /duration/],
+    ['an interval as a number', { sampleInterval: 60 }, 'statistics.sampleInterval', /duration/],
+    ['a retention without a unit', { retention: '14' }, 'statistics.retention', /duration/],
+    [
+      'a retention shorter than the interval',
+      { sampleInterval: '5m', retention: '1m' },
+      'statistics.retention',
+      /at least sampleInterval \(5m\)/,
+    ],
+    ['an unknown statistics key', { interval: '1m' }, 'statistics.interval', /unknown key/],
+  ];
+
+  for (const [title, statistics, key, reason] of rejected) {
+    it(`rejects ${title}`, () => {
+      const problem = problemAt(
+        problemsOf(() => validateConfig({ statistics }, 'test')),
+        key,
+      );
+
+      assert.match(problem.reason, reason);
+    });
+  }
+
+  it('names only the interval when it is invalid', () => {
+    const problems = problemsOf(() =>
+      validateConfig({ statistics: { sampleInterval: 'often', retention: '1h' } }, 'test'),
+    );
+
+    assert.deepEqual(
+      problems.map((problem) => problem.key),
+      ['statistics.sampleInterval'],
+    );
+  });
+
+  it('message names the key and value', () => {
+    const error = configErrorOf(() =>
+      validateConfig({ statistics: { sampleInterval: '100ms' } }, 'wharf.yaml'),
+    );
+
+    assert.match(
+      error.message,
+      /statistics\.sampleInterval = "100ms": sampleInterval must be between 1s and 24h/,
+    );
+  });
+});
+
 describe('shipped configuration files', () => {
   const repositoryRoot = findPackage(import.meta.url).root;
 

@@ -16,13 +16,61 @@ import {
   ValidateIf,
   IsArray,
   IsObject,
+  ValidateBy,
+  type ValidationArguments,
 } from 'class-validator';
+
+import { parseDuration } from './units.js';
 
 const durationPattern = /^\d+(\.\d+)?(ms|s|m|h|d)$/;
 const durationMessage = '$property must be a duration with a unit, such as 30s, 5m or 168h';
 /** The sizes that parseSize in units.ts accepts: bytes, or a number with a binary unit. */
 const sizePattern = /^\d+(\.\d+)?\s*(B|KiB|MiB|GiB|TiB)?$/;
 const sizeMessage = '$property must be a size in bytes or with a unit, such as 512MiB or 1GiB';
+
+/**
+ * Checks that a duration lies between `minimum` and `maximum`. It belongs above the `Matches` rule of
+ * its property, so that a value that is no duration at all gets that rule's message instead.
+ */
+function DurationBetween(minimum: string, maximum: string) {
+  const minimumMs = parseDuration(minimum) ?? 0;
+  const maximumMs = parseDuration(maximum) ?? Infinity;
+
+  return ValidateBy({
+    name: 'durationBetween',
+    validator: {
+      validate: (value: unknown) => {
+        const ms = typeof value === 'string' ? parseDuration(value) : undefined;
+
+        return ms !== undefined && ms >= minimumMs && ms <= maximumMs;
+      },
+      defaultMessage: () => `$property must be between ${minimum} and ${maximum}`,
+    },
+  });
+}
+
+/** Checks that a duration of `StatisticsConfig` is at least that object's `sampleInterval`. */
+function AtLeastSampleInterval() {
+  // The object is the raw input, so `sampleInterval` may be of any type here.
+  const intervalOf = (args?: ValidationArguments): unknown =>
+    (args?.object as StatisticsConfig).sampleInterval;
+
+  return ValidateBy({
+    name: 'atLeastSampleInterval',
+    validator: {
+      validate: (value: unknown, args?: ValidationArguments) => {
+        const interval = intervalOf(args);
+        const ms = typeof value === 'string' ? parseDuration(value) : undefined;
+        const intervalMs = typeof interval === 'string' ? parseDuration(interval) : undefined;
+
+        // A bad sampleInterval gets its own message, so the comparison is skipped then.
+        return ms !== undefined && (intervalMs === undefined || ms >= intervalMs);
+      },
+      defaultMessage: (args?: ValidationArguments) =>
+        `$property must be at least sampleInterval (${String(intervalOf(args))})`,
+    },
+  });
+}
 
 /** Reads a YAML or environment number, such as `0` or `1024`, as a size in bytes. */
 const sizeAsText = Transform(({ value }: { value: unknown }) =>
@@ -140,6 +188,18 @@ export class UpstreamConfig {
   /** How long an upstream "not found" is remembered, so repeats do not reach the upstream. */
   @Matches(durationPattern, { message: durationMessage })
   notFoundTtl = '30s';
+}
+
+export class StatisticsConfig {
+  /** How often each upstream's cache counters and storage are saved as one sample for the history charts. */
+  @DurationBetween('1s', '24h')
+  @Matches(durationPattern, { message: durationMessage })
+  sampleInterval = '1m';
+
+  /** Samples older than this are deleted; it must be at least `sampleInterval`. */
+  @AtLeastSampleInterval()
+  @Matches(durationPattern, { message: durationMessage })
+  retention = '14d';
 }
 
 export class LogConfig {
@@ -378,6 +438,10 @@ export class WharfConfig {
   @ValidateNested()
   @Type(() => AccessConfig)
   access: AccessConfig = new AccessConfig();
+
+  @ValidateNested()
+  @Type(() => StatisticsConfig)
+  statistics: StatisticsConfig = new StatisticsConfig();
 
   @ValidateNested()
   @Type(() => LogConfig)

@@ -5,6 +5,7 @@ import { PullThroughListings } from './pull-through-listings.service.js';
 import { PullThroughManifests } from './pull-through-manifests.service.js';
 import { UpstreamClients } from './upstream-clients.js';
 import { UpstreamRoutes } from './upstream-routes.js';
+import { UpstreamStatisticsSampler } from './upstream-statistics-sampler.service.js';
 import { UpstreamStatistics } from './upstream-statistics.service.js';
 import { UpstreamStatus } from './upstream-status.service.js';
 
@@ -14,11 +15,19 @@ import { UpstreamStatus } from './upstream-status.service.js';
     UpstreamRoutes,
     UpstreamClients,
     UpstreamStatistics,
+    UpstreamStatisticsSampler,
     UpstreamStatus,
     PullThroughManifests,
     PullThroughBlobs,
     PullThroughListings,
   ],
-  exports: [UpstreamRoutes, UpstreamStatus, PullThroughManifests, PullThroughBlobs, PullThroughListings],
+  exports: [
+    UpstreamRoutes,
+    UpstreamStatus,
+    UpstreamStatisticsSampler,
+    PullThroughManifests,
+    PullThroughBlobs,
+    PullThroughListings,
+  ],
 })
 export class UpstreamModule {}

@@ -115,6 +115,7 @@ interface UpstreamItem {
   prefix: string;
   url: string;
   cachedRepositories: number;
+  storageBytes: number;
   statistics: {
     hits: number;
     misses: number;
@@ -568,6 +569,35 @@ describe('admin API', () => {
     });
   });
 
+  describe('one repository', () => {
+    it('describes it as the listing does', async () => {
+      const listed = (await ok<Page<RepositoryItem>>('/api/v1/repositories?q=team/app', 'reader')).items;
+      const described = await ok<RepositoryItem>(`/api/v1/repositories/${encoded('team/app')}`, 'reader');
+
+      assert.deepEqual(
+        listed.find((item) => item.name === 'team/app'),
+        described,
+      );
+    });
+
+    it('takes the short name of a cached repository', async () => {
+      const described = await ok<RepositoryItem>(`/api/v1/repositories/${encoded('docker/cached')}`);
+
+      assert.equal(described.name, 'docker/library/cached');
+      assert.equal(described.kind, 'cached');
+      assert.equal(described.upstream, 'docker');
+    });
+
+    it('returns the same 404 for unreadable and missing', async () => {
+      const hidden = await api(`/api/v1/repositories/${encoded('private/secret')}`, 'reader');
+      const missing = await api(`/api/v1/repositories/${encoded('private/nothing')}`, 'reader');
+
+      assertError(hidden, 404, 'NAME_UNKNOWN');
+      assertError(missing, 404, 'NAME_UNKNOWN');
+      assert.equal(hidden.text.replace('secret', 'nothing'), missing.text);
+    });
+  });
+
   describe('tags', () => {
     it('lists an image tag with size and platform', async () => {
       const page = await ok<Page<TagItem>>(`/api/v1/repositories/${encoded('team/app')}/tags`, 'reader');
@@ -605,6 +635,17 @@ describe('admin API', () => {
         { os: 'linux', architecture: 'amd64' },
         { os: 'linux', architecture: 'arm64', variant: 'v8' },
       ]);
+    });
+
+    it('tells whether the caller may delete', async () => {
+      const canDelete = async (name: string, user: User) =>
+        (await ok<{ canDelete: boolean }>(`/api/v1/repositories/${encoded(name)}/tags`, user)).canDelete;
+
+      assert.equal(await canDelete('team/app', 'reader'), false);
+      assert.equal(await canDelete('team/app', 'deleter'), true);
+      assert.equal(await canDelete('team/app', 'admin'), true);
+      // Cached repositories are read-only, even for an administrator.
+      assert.equal(await canDelete('docker/cached', 'admin'), false);
     });
 
     it('pages tags', async () => {
@@ -844,6 +885,9 @@ describe('admin API', () => {
       assert.ok(down, 'down is missing');
       assert.equal(docker.url, upstream.url);
       assert.equal(docker.cachedRepositories, 1);
+      // The cached image's manifest, config and layers, counted even where team/app stores them too.
+      assert.equal(docker.storageBytes, imageBytes(cachedImage));
+      assert.equal(down.storageBytes, 0);
       // Layers that team/app already stored are linked without a download, so only some bytes are fetched.
       assert.ok(docker.statistics.misses >= 1, JSON.stringify(docker.statistics));
       assert.ok(
@@ -1009,10 +1053,12 @@ describe('admin API', () => {
         'DELETE /api/v1/repositories/{name}/tags/{tag}',
         'GET /api/v1/apikeys',
         'GET /api/v1/repositories',
+        'GET /api/v1/repositories/{name}',
         'GET /api/v1/repositories/{name}/manifests/{digest}',
         'GET /api/v1/repositories/{name}/tags',
         'GET /api/v1/system',
         'GET /api/v1/upstreams',
+        'GET /api/v1/upstreams/history',
         'POST /api/v1/apikeys',
       ]);
     });

@@ -9,6 +9,7 @@ import { SessionEntity } from './session.entity.js';
 import { TagEntity } from './tag.entity.js';
 import { UploadSessionEntity } from './upload-session.entity.js';
 import { UpstreamErrorEntity } from './upstream-error.entity.js';
+import { UpstreamStatisticSampleEntity } from './upstream-statistic-sample.entity.js';
 import { UpstreamStatisticEntity } from './upstream-statistic.entity.js';
 import { UpstreamTagCheckEntity } from './upstream-tag-check.entity.js';
 import { UserEntity } from './user.entity.js';
@@ -23,6 +24,7 @@ export const entities = [
   UploadSessionEntity,
   UpstreamTagCheckEntity,
   UpstreamStatisticEntity,
+  UpstreamStatisticSampleEntity,
   UpstreamErrorEntity,
   UserEntity,
   ApiKeyEntity,
@@ -43,6 +45,7 @@ export {
   UploadSessionEntity,
   UpstreamErrorEntity,
   UpstreamStatisticEntity,
+  UpstreamStatisticSampleEntity,
   UpstreamTagCheckEntity,
   UserEntity,
 };
