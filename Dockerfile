@@ -18,7 +18,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 
-# `npm run build` compiles src/ and migrations/ into dist/; the runtime stage needs no TypeScript.
+# `npm run build` compiles src/ and migrations/ into dist/ and the web UI into dist/ui; the runtime
+# stage needs neither TypeScript nor Vite, which are development dependencies.
 COPY . .
 RUN npm run build && npm prune --omit=dev
 

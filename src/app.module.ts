@@ -14,6 +14,7 @@ import { HealthModule } from './health/health.module.js';
 import { MetadataModule } from './metadata/metadata.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { StorageModule } from './storage/storage.module.js';
+import { UiModule } from './ui/ui.module.js';
 
 /** Wires the modules together; Storage and Metadata get plain options, never the config module. */
 @Module({})
@@ -36,6 +37,7 @@ export class AppModule {
         DistributionModule,
         HealthModule,
         AdminModule,
+        UiModule,
       ],
     };
   }
