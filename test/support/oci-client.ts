@@ -235,7 +235,11 @@ export function parseUploadRangeEnd(response: Response): number {
 
 /** A small client for the OCI Distribution API of one registry. */
 export class OciClient {
-  constructor(readonly baseUrl: string) {}
+  /** `headers` go with every request, such as an `Authorization` header for a registry with access rules. */
+  constructor(
+    readonly baseUrl: string,
+    private readonly headers: Record<string, string> = {},
+  ) {}
 
   /** Resolves a path or a (possibly relative) `Location` header against the base URL. */
   url(pathOrLocation: string): string {
@@ -247,7 +251,19 @@ export class OciClient {
     const url = this.url(pathOrLocation);
 
     try {
-      return await fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(requestTimeoutMs) });
+      const headers = new Headers(init.headers);
+
+      for (const [name, value] of Object.entries(this.headers)) {
+        if (!headers.has(name)) {
+          headers.set(name, value);
+        }
+      }
+
+      return await fetch(url, {
+        ...init,
+        headers,
+        signal: init.signal ?? AbortSignal.timeout(requestTimeoutMs),
+      });
     } catch (error) {
       if (error instanceof DOMException && error.name === 'TimeoutError') {
         throw new Error(

@@ -1,0 +1,400 @@
+/**
+ * Typed client for Wharf's admin API (`/api/v1`) and browser sign-in endpoints (`/auth`). Every request
+ * stays on the page's origin and sends the session cookie; state-changing ones also send the CSRF token.
+ */
+
+export interface Session {
+  authEnabled: boolean;
+  oidcEnabled: boolean;
+  passwordLoginEnabled: boolean;
+  /** Host for pull commands; null means the host the UI was loaded from. */
+  registryHost: string | null;
+  authenticated: boolean;
+  username?: string;
+  groups?: string[];
+  method?: string;
+  admin?: boolean;
+  csrfToken?: string;
+}
+
+export interface LoginResult {
+  username: string;
+  groups: string[];
+  csrfToken: string;
+}
+
+export type RepositoryKind = 'local' | 'cached';
+export type RepositorySort = 'name' | 'lastPush' | 'lastPull';
+export type SortOrder = 'asc' | 'desc';
+
+export interface Repository {
+  name: string;
+  kind: RepositoryKind;
+  upstream: string | null;
+  size: number;
+  tagCount: number;
+  manifestCount: number;
+  createdAt: string;
+  lastPushAt: string | null;
+  lastPullAt: string | null;
+}
+
+export interface Page<T> {
+  total: number;
+  page: number;
+  pageSize: number;
+  items: T[];
+}
+
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+  osVersion?: string;
+}
+
+export interface Tag {
+  name: string;
+  digest: string;
+  mediaType: string;
+  artifactType: string | null;
+  size: number;
+  sizeComplete: boolean;
+  platforms: Platform[];
+  lastPushAt: string;
+  lastPullAt: string | null;
+}
+
+export interface TagPage extends Page<Tag> {
+  repository: string;
+  canDelete: boolean;
+}
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
+
+export interface ChildManifest extends Descriptor {
+  platform: Platform | null;
+}
+
+export interface HistoryEntry {
+  created: string | null;
+  createdBy: string | null;
+  comment: string | null;
+  author: string | null;
+  emptyLayer: boolean;
+}
+
+export interface ImageConfig extends Descriptor {
+  parsed: boolean;
+  os: string | null;
+  architecture: string | null;
+  variant: string | null;
+  created: string | null;
+  author: string | null;
+  env: string[];
+  labels: Record<string, string>;
+  entrypoint: string[] | null;
+  cmd: string[] | null;
+  workingDir: string | null;
+  user: string | null;
+  exposedPorts: string[];
+  history: HistoryEntry[];
+}
+
+export interface Referrer {
+  digest: string;
+  mediaType: string;
+  artifactType: string | null;
+  size: number;
+  annotations: Record<string, string> | null;
+}
+
+export interface ManifestDetails {
+  repository: string;
+  digest: string;
+  mediaType: string;
+  artifactType: string | null;
+  size: number;
+  annotations: Record<string, string> | null;
+  subject: Descriptor | null;
+  manifests: ChildManifest[];
+  config: ImageConfig | null;
+  layers: Descriptor[];
+  referrers: Referrer[];
+}
+
+export interface CacheStatistics {
+  hits: number;
+  misses: number;
+  bytesFetched: number;
+  bytesServed: number;
+  notFound: number;
+  errors: number;
+  errorsByKind: Record<string, number>;
+}
+
+export interface Upstream {
+  prefix: string;
+  url: string;
+  dockerHub: boolean;
+  cachedRepositories: number;
+  /** Bytes stored for this prefix; absent from servers older than the field. */
+  storageBytes?: number;
+  statistics: CacheStatistics;
+  status: {
+    reachable: boolean | null;
+    lastResult: string | null;
+    lastRequestAt: string | null;
+    lastResponseAt: string | null;
+    lastError: { kind: string; at: string } | null;
+  };
+  rateLimit: {
+    limit: number | null;
+    remaining: number;
+    windowSeconds: number | null;
+    observedAt: string;
+  } | null;
+}
+
+export type HistoryRange = '1h' | '24h' | '7d';
+
+/** Cumulative counters of one upstream at one time. */
+export interface HistorySample {
+  at: string;
+  hits: number;
+  misses: number;
+  bytesFetched: number;
+  bytesServed: number;
+  notFound: number;
+  errors: number;
+  storageBytes: number;
+}
+
+export interface UpstreamHistory {
+  from: string;
+  to: string;
+  intervalSeconds: number;
+  upstreams: { prefix: string; samples: HistorySample[] }[];
+}
+
+export interface ApiKey {
+  id: string;
+  label: string;
+  state: 'active' | 'expired' | 'revoked';
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+export interface NewApiKey extends ApiKey {
+  /** The key itself, returned only by the request that created it. */
+  secret: string;
+}
+
+/** A failed request: the HTTP status (0 when the server could not be reached) and the server's message. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+let csrfToken: string | undefined;
+let unauthorizedHandler: (() => void) | undefined;
+
+/** Stores the token that POST and DELETE requests send in `X-CSRF-Token`. */
+export function setCsrfToken(token: string | undefined): void {
+  csrfToken = token;
+}
+
+/** Registers what happens when the API returns 401: the app goes to the sign-in page. */
+export function onUnauthorized(handler: () => void): void {
+  unauthorizedHandler = handler;
+}
+
+interface RequestOptions {
+  method?: 'GET' | 'POST' | 'DELETE';
+  body?: unknown;
+  signal?: AbortSignal;
+  /** Set for the sign-in request, whose 401 means a wrong password, not an expired session. */
+  unauthorizedIsError?: boolean;
+}
+
+async function request<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const method = options.method ?? 'GET';
+  const headers: Record<string, string> = { Accept: 'application/json' };
+
+  if (options.body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+  }
+
+  if (method !== 'GET' && csrfToken !== undefined) {
+    headers['X-CSRF-Token'] = csrfToken;
+  }
+
+  const response = await send(path, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    signal: options.signal,
+  });
+
+  if (!response.ok) {
+    throw await errorOf(response, options.unauthorizedIsError === true);
+  }
+
+  return (response.status === 204 ? undefined : await response.json()) as T;
+}
+
+async function send(path: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(path, init);
+  } catch (error) {
+    if (error instanceof DOMException && error.name === 'AbortError') {
+      throw error;
+    }
+
+    throw new ApiError(0, 'NETWORK', 'Could not reach Wharf. Check your connection and try again.');
+  }
+}
+
+async function errorOf(response: Response, unauthorizedIsError: boolean): Promise<ApiError> {
+  const entry = await firstErrorEntry(response);
+  const error = new ApiError(
+    response.status,
+    entry?.code ?? `HTTP_${response.status}`,
+    entry?.message ?? `The request failed with HTTP status ${response.status} ${response.statusText}.`.trim(),
+  );
+
+  if (response.status === 401 && !unauthorizedIsError) {
+    unauthorizedHandler?.();
+  }
+
+  return error;
+}
+
+/** Reads the first entry of `{"errors":[{"code","message"}]}`, the error body of Wharf's APIs. */
+async function firstErrorEntry(response: Response): Promise<{ code: string; message: string } | undefined> {
+  try {
+    const body = (await response.json()) as { errors?: { code?: unknown; message?: unknown }[] };
+    const entry = body.errors?.[0];
+
+    if (typeof entry?.message === 'string') {
+      return { code: typeof entry.code === 'string' ? entry.code : '', message: entry.message };
+    }
+  } catch {
+    // Not JSON, such as a proxy's HTML error page: the caller falls back to the status line.
+  }
+
+  return undefined;
+}
+
+function query(parameters: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+
+  for (const [key, value] of Object.entries(parameters)) {
+    if (value !== undefined && value !== '') {
+      search.set(key, String(value));
+    }
+  }
+
+  const text = search.toString();
+
+  return text === '' ? '' : `?${text}`;
+}
+
+/** Builds the API path of a repository: the whole name, `/` included, is one encoded segment. */
+function repositoryPath(name: string): string {
+  return `/api/v1/repositories/${encodeURIComponent(name)}`;
+}
+
+export function getSession(signal?: AbortSignal): Promise<Session> {
+  return request('/auth/session', { signal });
+}
+
+export function login(username: string, password: string): Promise<LoginResult> {
+  return request('/auth/login', {
+    method: 'POST',
+    body: { username, password },
+    unauthorizedIsError: true,
+  });
+}
+
+export function logout(): Promise<{ redirectTo: string }> {
+  return request('/auth/logout', { method: 'POST', unauthorizedIsError: true });
+}
+
+export interface RepositoryQuery {
+  q?: string;
+  kind?: RepositoryKind;
+  upstream?: string;
+  sort?: RepositorySort;
+  order?: SortOrder;
+  page?: number;
+  pageSize?: number;
+}
+
+export function listRepositories(filter: RepositoryQuery, signal?: AbortSignal): Promise<Page<Repository>> {
+  return request(`/api/v1/repositories${query({ ...filter })}`, { signal });
+}
+
+export function getRepository(name: string, signal?: AbortSignal): Promise<Repository> {
+  return request(repositoryPath(name), { signal });
+}
+
+export function listTags(
+  repository: string,
+  page: number,
+  pageSize: number,
+  signal?: AbortSignal,
+): Promise<TagPage> {
+  return request(`${repositoryPath(repository)}/tags${query({ page, pageSize })}`, { signal });
+}
+
+export function getManifest(
+  repository: string,
+  digest: string,
+  signal?: AbortSignal,
+): Promise<ManifestDetails> {
+  return request(`${repositoryPath(repository)}/manifests/${encodeURIComponent(digest)}`, { signal });
+}
+
+export function deleteTag(repository: string, tag: string): Promise<void> {
+  return request(`${repositoryPath(repository)}/tags/${encodeURIComponent(tag)}`, { method: 'DELETE' });
+}
+
+export async function listUpstreams(signal?: AbortSignal): Promise<Upstream[]> {
+  const body = await request<{ upstreams: Upstream[] }>('/api/v1/upstreams', { signal });
+
+  return body.upstreams;
+}
+
+export function getUpstreamHistory(range: HistoryRange, signal?: AbortSignal): Promise<UpstreamHistory> {
+  return request(`/api/v1/upstreams/history${query({ range })}`, { signal });
+}
+
+export async function listApiKeys(signal?: AbortSignal): Promise<ApiKey[]> {
+  const body = await request<{ keys: ApiKey[] }>('/api/v1/apikeys', { signal });
+
+  return body.keys;
+}
+
+export function createApiKey(label: string, expiresAt: string | undefined): Promise<NewApiKey> {
+  return request('/api/v1/apikeys', { method: 'POST', body: { label, expiresAt } });
+}
+
+export function revokeApiKey(id: string): Promise<void> {
+  return request(`/api/v1/apikeys/${encodeURIComponent(id)}`, { method: 'DELETE' });
+}
