@@ -12,7 +12,7 @@ const flushIntervalMs = 5_000;
 
 /**
  * Last-pulled times of manifests and of pull-through blobs, for the UI and the admin API. A pull only
- * updates memory; one transaction writes the latest time of each every few seconds and at shutdown,
+ * updates memory. One transaction writes the latest time of each every few seconds and at shutdown,
  * so a busy tag costs one row update per interval, not one per request.
  */
 @Injectable()

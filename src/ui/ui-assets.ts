@@ -57,7 +57,7 @@ export class UiAssets {
     return this.files.has('index.html');
   }
 
-  /** The page every UI route answers with; the browser app then shows the view for the path. */
+  /** The page that every UI route returns; the browser app then shows the view for the path. */
   get index(): UiFile | undefined {
     return this.files.get('index.html');
   }

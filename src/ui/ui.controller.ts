@@ -34,7 +34,7 @@ const securityHeaders = {
 
 /** A year: hashed file names change with their content, so a cached copy is never stale. */
 const immutableCaching = 'public, max-age=31536000, immutable';
-/** The page and unhashed files are checked with the server on every use, and answered by 304 mostly. */
+/** The page and unhashed files are revalidated on every use, which costs a bodiless 304 while unchanged. */
 const revalidatedCaching = 'no-cache';
 
 const notBuiltPage = `<!doctype html>
@@ -76,7 +76,7 @@ export class UiController {
       return send(request, reply, file, file.immutable ? immutableCaching : revalidatedCaching);
     }
 
-    // A missing script or style must fail visibly; answering it with the page would hide the cause.
+    // A missing script or style must fail visibly, because sending the page instead would hide the cause.
     if (path === undefined || path.startsWith('assets/') || path === 'favicon.svg') {
       throw new NotFoundException(`no web UI file at ${request.url.split('?')[0]}`);
     }
