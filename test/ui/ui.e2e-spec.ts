@@ -25,6 +25,7 @@ import {
 import {
   createMultiPlatformLayout,
   createSinglePlatformLayout,
+  linuxAmd64,
   linuxArm64,
   resolveTag,
 } from '../support/oci-layout.js';
@@ -132,7 +133,12 @@ describe('web UI in Chromium', () => {
     const alpineLayout = join(workDirectory, 'alpine');
 
     await createSinglePlatformLayout(appLayout, 'v2');
-    await createMultiPlatformLayout(multiLayout, 'v1');
+    // Three platforms make a list long enough to test wrapping at phone width.
+    await createMultiPlatformLayout(multiLayout, 'v1', [
+      linuxAmd64,
+      linuxArm64,
+      { os: 'linux', architecture: 'arm', variant: 'v7' },
+    ]);
     await createSinglePlatformLayout(alpineLayout, '3.20', linuxArm64);
     await skopeo.push(`oci:${alpineLayout}:3.20`, upstream.dockerReference('library/alpine:3.20'));
 
@@ -294,6 +300,7 @@ describe('web UI in Chromium', () => {
     await page.waitForURL(/[?&]q=tool/);
     await table.getByRole('link', { name: 'demo/app', exact: true }).waitFor({ state: 'detached' });
     assert.deepEqual(await table.getByRole('link').allTextContents(), ['team/tools']);
+    await page.getByText('1 repository', { exact: true }).waitFor();
 
     await page.getByLabel('Search repositories').fill('');
     await table.getByRole('link', { name: 'demo/app', exact: true }).waitFor();
@@ -343,6 +350,12 @@ describe('web UI in Chromium', () => {
 
     assert.ok(overflow <= 0, `the page is ${overflow} px wider than a 390 px screen`);
     await page.getByRole('cell', { name: 'v1', exact: true }).waitFor();
+
+    const clipped = await page.evaluate(
+      `[...document.querySelectorAll('td')].filter((cell) => cell.scrollWidth > cell.clientWidth).length`,
+    );
+
+    assert.equal(clipped, 0, 'a table cell is cut off at phone width');
     await saveScreenshot(page, 'repository-phone-dark');
   });
 
@@ -461,6 +474,12 @@ describe('web UI in Chromium', () => {
     await page.getByText(`docker login ${wharf.hostPort} -u carol`).first().waitFor();
     await saveScreenshot(page, 'api-keys', [secretField]);
 
+    // The login line shown for skopeo works as printed, with the key given as the password.
+    const skopeoLogin = (await page.getByLabel('Skopeo login command').locator('code').textContent()) ?? '';
+
+    assert.equal(skopeoLogin, `skopeo login --tls-verify=false ${wharf.hostPort} -u carol`);
+    await skopeo.run([], 'login', [...skopeoLogin.split(' ').slice(2), '-p', secret]);
+
     const layout = join(workDirectory, 'keyed');
 
     await createSinglePlatformLayout(layout, '1');
@@ -498,10 +517,21 @@ describe('web UI in Chromium', () => {
     await saveScreenshot(page, 'delete-tag');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await page.getByRole('link', { name: 'old', exact: true }).waitFor();
+    // Keyboard users continue at the button that opened the dialog.
+    assert.equal(
+      await page.getByRole('button', { name: 'Delete tag old' }).and(page.locator(':focus')).count(),
+      1,
+    );
 
     await page.getByRole('button', { name: 'Delete tag old' }).click();
     await dialog.getByRole('button', { name: 'Delete', exact: true }).click();
     await page.getByRole('link', { name: 'old', exact: true }).waitFor({ state: 'detached' });
+    assert.equal(await page.locator('main:focus').count(), 1, 'focus should move to the page after a delete');
+    // The repository's own counts follow the list.
+    await page
+      .locator('dt', { hasText: /^Tags$/ })
+      .locator('xpath=following-sibling::dd[1][@data-value="3"]')
+      .waitFor();
 
     const tags = await fetch(`${wharf.baseUrl}/v2/demo/app/tags/list`, {
       headers: { Authorization: basic('alice', passwords.alice) },

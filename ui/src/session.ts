@@ -26,6 +26,14 @@ export function registryHost(session: Session): string {
   return session.registryHost ?? window.location.host;
 }
 
+/**
+ * Returns whether the registry is reached over plain HTTP, judged by how this page was loaded. Clients
+ * then need their insecure-registry switch, so the commands shown include it where a flag exists.
+ */
+export function plainHttp(): boolean {
+  return window.location.protocol === 'http:';
+}
+
 /** Announces a short message to screen readers and shows it briefly, such as "Copied" or "Deleted". */
 export const AnnounceContext = createContext<(message: string) => void>(() => undefined);
 

@@ -22,16 +22,25 @@ export function ConfirmDialog({ title, children, confirmLabel, onConfirm, onClos
   const cancel = useRef<HTMLButtonElement>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Error | undefined>(undefined);
+  const confirmed = useRef(false);
 
   useEffect(() => {
     const element = dialog.current;
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
 
     if (element && !element.open) {
       element.showModal();
       cancel.current?.focus();
     }
 
-    return () => element?.close();
+    return () => {
+      element?.close();
+      // Keyboard users continue where they were. A confirmed action usually removes the button that
+      // opened the dialog (a deleted row), so focus then goes to the page's main region.
+      const target = confirmed.current || !opener?.isConnected ? document.getElementById('main') : opener;
+
+      target?.focus({ preventScroll: confirmed.current });
+    };
   }, []);
 
   const confirm = async (): Promise<void> => {
@@ -40,6 +49,7 @@ export function ConfirmDialog({ title, children, confirmLabel, onConfirm, onClos
 
     try {
       await onConfirm();
+      confirmed.current = true;
       onClose();
     } catch (failure) {
       setError(failure instanceof Error ? failure : new Error(String(failure)));

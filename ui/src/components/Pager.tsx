@@ -17,7 +17,8 @@ export function Pager({
   page: number;
   pageSize: number;
   total: number;
-  noun: string;
+  /** The singular and plural of what is counted, such as `['tag', 'tags']`. */
+  noun: [string, string];
 }) {
   const pages = Math.max(1, Math.ceil(total / pageSize));
   const pageHref = (target: number): string =>
@@ -26,7 +27,7 @@ export function Pager({
   return (
     <nav class="pager" aria-label="Pages">
       <span class="pager-total">
-        {formatCount(total)} {noun}
+        {formatCount(total)} {total === 1 ? noun[0] : noun[1]}
       </span>
       {pages > 1 && (
         <span class="pager-links">

@@ -18,6 +18,8 @@ export interface TimeChartProps {
   times: number[];
   series: ChartSeries[];
   format: (value: number) => string;
+  /** Puts value ticks at powers of two (1 KiB, 2 KiB, 4 KiB…), which binary size units label evenly. */
+  binary?: boolean;
   /** The time range shown, in seconds since the epoch, so that every chart of a range lines up. */
   span: [number, number];
   /** Redraws with the colours of the new scheme when it changes. */
@@ -28,8 +30,13 @@ export interface TimeChartProps {
 
 const height = 220;
 
+/** 1, 2, 4 … 512 times each power of 1024, up to 512 EiB. */
+const binaryIncrements = Array.from({ length: 7 }, (_, power) =>
+  Array.from({ length: 10 }, (_unused, step) => 2 ** step * 1024 ** power),
+).flat();
+
 /** Draws a uPlot line chart over time that fills its container's width and redraws when that changes. */
-export function TimeChart({ title, times, series, format, span, theme, summary }: TimeChartProps) {
+export function TimeChart({ title, times, series, format, binary, span, theme, summary }: TimeChartProps) {
   const container = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
@@ -40,7 +47,7 @@ export function TimeChart({ title, times, series, format, span, theme, summary }
     }
 
     const plot = new uPlot(
-      chartOptions(element.clientWidth, series, format, span, times.length),
+      chartOptions(element.clientWidth, series, format, span, times.length, binary === true),
       [times, ...series.map((s) => s.values)],
       element,
     );
@@ -56,7 +63,7 @@ export function TimeChart({ title, times, series, format, span, theme, summary }
       observer.disconnect();
       plot.destroy();
     };
-  }, [times, series, format, span[0], span[1], theme]);
+  }, [times, series, format, binary, span[0], span[1], theme]);
 
   return (
     <figure class="chart">
@@ -76,6 +83,7 @@ function chartOptions(
   format: (value: number) => string,
   span: [number, number],
   sampleCount: number,
+  binary: boolean,
 ): uPlot.Options {
   const axisColor = cssColor('--text-muted');
   const gridColor = cssColor('--chart-grid');
@@ -105,6 +113,7 @@ function chartOptions(
       {
         ...axis,
         size: 72,
+        ...(binary ? { incrs: binaryIncrements } : {}),
         values: (_plot: uPlot, splits: number[]) =>
           splits.map((value) => (Number.isInteger(value) ? format(value) : '')),
       },

@@ -6,7 +6,7 @@ import { CommandBox, CopyButton } from '../components/CopyButton';
 import { RelativeTime } from '../components/RelativeTime';
 import { EmptyState, messageOf, Pending } from '../components/states';
 import { useDocumentTitle, useResource, type Resource } from '../hooks';
-import { registryHost, useAnnounce, useSession } from '../session';
+import { plainHttp, registryHost, useAnnounce, useSession } from '../session';
 
 export function ApiKeysPage() {
   const { session } = useSession();
@@ -177,8 +177,18 @@ function NewKeyPanel({ apiKey, onDone }: { apiKey: NewApiKey; onDone: () => void
       </div>
       <p>Sign in with your username and the key as the password:</p>
       <CommandBox label="Docker login command" command={`docker login ${host} -u ${username}`} copy={false} />
-      <CommandBox label="Skopeo login command" command={`skopeo login ${host} -u ${username}`} copy={false} />
+      <CommandBox
+        label="Skopeo login command"
+        command={`skopeo login ${plainHttp() ? '--tls-verify=false ' : ''}${host} -u ${username}`}
+        copy={false}
+      />
       <p class="muted">Both commands ask for the password: use the key as the password.</p>
+      {plainHttp() && (
+        <p class="muted">
+          This registry is served over plain HTTP, so Docker needs <code>{host}</code> in the{' '}
+          <code>insecure-registries</code> list of its daemon configuration.
+        </p>
+      )}
       <button type="button" onClick={onDone}>
         Done
       </button>

@@ -119,6 +119,7 @@ function Charts({ history, prefix }: { history: UpstreamHistory; prefix: string 
         times={data.bytes.times}
         series={data.bytes.series}
         format={formatBytes}
+        binary
         span={span}
         theme={theme}
         summary={`${formatBytes(data.bytes.totals[0])} served from cache and ${formatBytes(data.bytes.totals[1])} fetched from upstream in this range.`}
@@ -128,6 +129,7 @@ function Charts({ history, prefix }: { history: UpstreamHistory; prefix: string 
         times={data.storage.times}
         series={data.storage.series}
         format={formatBytes}
+        binary
         span={span}
         theme={theme}
         summary={`${formatBytes(data.storage.latest)} stored at the latest sample.`}

@@ -119,7 +119,7 @@ function Filters({
           onChange={(event) => {
             const upstream = event.currentTarget.value;
 
-            change({ upstream, kind: upstream !== '' && query.kind === 'local' ? undefined : query.kind });
+            change({ upstream, kind: upstream !== '' && query.kind === 'local' ? 'cached' : query.kind });
           }}
         >
           <option value="">All upstreams</option>
@@ -231,7 +231,13 @@ function Results({
   return (
     <>
       <RepositoryTable items={items} />
-      <Pager location={location} page={query.page} pageSize={pageSize} total={total} noun="repositories" />
+      <Pager
+        location={location}
+        page={query.page}
+        pageSize={pageSize}
+        total={total}
+        noun={['repository', 'repositories']}
+      />
     </>
   );
 }

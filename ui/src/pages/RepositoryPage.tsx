@@ -45,7 +45,13 @@ export function RepositoryPage({ repository, location }: { repository: string; l
       </div>
       <section aria-labelledby="tags-title" aria-busy={tags.loading}>
         <h2 id="tags-title">Tags</h2>
-        <TagsSection repository={repository} tags={tags} page={page} location={location} />
+        <TagsSection
+          repository={repository}
+          tags={tags}
+          page={page}
+          location={location}
+          onChange={summary.reload}
+        />
       </section>
     </>
   );
@@ -62,7 +68,12 @@ function RepositoryFacts({ repository }: { repository: Repository }) {
       </div>
       <div>
         <dt>Size</dt>
-        <dd data-value={repository.size}>{formatBytes(repository.size)}</dd>
+        <dd
+          data-value={repository.size}
+          title="Layers and configs, each counted once; manifests are not included, so a tag can be larger"
+        >
+          {formatBytes(repository.size)}
+        </dd>
       </div>
       <div>
         <dt>Tags</dt>
@@ -93,11 +104,14 @@ function TagsSection({
   tags,
   page,
   location,
+  onChange,
 }: {
   repository: string;
   tags: Resource<TagPage>;
   page: number;
   location: Location;
+  /** Called after a delete, so that the repository's counts and size follow the list. */
+  onChange: () => void;
 }) {
   const [deleting, setDeleting] = useState<Tag | undefined>(undefined);
   const announce = useAnnounce();
@@ -128,6 +142,7 @@ function TagsSection({
     await deleteTag(repository, tag.name);
     announce(`Deleted tag ${tag.name}`);
     tags.reload();
+    onChange();
   };
 
   return (
@@ -137,7 +152,7 @@ function TagsSection({
       )}
       <PullCommand repository={repository} tags={items} />
       <TagTable repository={repository} items={items} canDelete={canDelete} onDelete={setDeleting} />
-      <Pager location={location} page={page} pageSize={pageSize} total={total} noun="tags" />
+      <Pager location={location} page={page} pageSize={pageSize} total={total} noun={['tag', 'tags']} />
       {deleting && (
         <ConfirmDialog
           title={`Delete tag ${deleting.name}?`}
