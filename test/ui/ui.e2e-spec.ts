@@ -393,6 +393,13 @@ describe('web UI in Chromium', () => {
 
     assert.equal(denied.status, 403);
     assert.equal(denied.body.errors[0].code, 'DENIED');
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/home\/sign-in/);
+
+    const session = await apiFromPage<{ authenticated: boolean }>(page, 'GET', '/auth/session');
+
+    assert.equal(session.body.authenticated, false);
   });
 
   it('shows an index, the image of one platform and its referrers', async () => {
@@ -490,6 +497,11 @@ describe('web UI in Chromium', () => {
     await skopeo.inspect(`docker://${wharf.hostPort}/demo/keyed:1`, ['--creds', `carol:${secret}`]);
 
     await page.reload();
+
+    const keyRow = page.getByRole('row', { name: /laptop/ });
+
+    // The key was used by skopeo a moment ago.
+    assert.doesNotMatch((await keyRow.locator('td[data-label="Last used"]').textContent()) ?? '', /never/);
     await page.getByRole('button', { name: 'Revoke laptop' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Revoke', exact: true }).click();
     await page.getByRole('button', { name: 'Revoke laptop' }).waitFor({ state: 'detached' });
