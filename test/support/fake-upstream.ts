@@ -125,6 +125,8 @@ export interface FakeUpstream {
   /** Makes blob GETs return a 307 to the redirect target, which rejects requests with `Authorization`. */
   setRedirectBlobs(enabled: boolean): void;
   setUnknownRepositoryAnswer(answer: UnknownRepositoryAnswer): void;
+  /** Adds headers to every manifest and blob response, such as Docker Hub's `ratelimit-remaining`. */
+  setResponseHeaders(headers: Record<string, string>): void;
 
   blobPath(repository: string, digest: string): string;
   manifestPath(repository: string, reference: string): string;
@@ -167,6 +169,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
   const stalledResponses = new Set<ServerResponse>();
   let redirectBlobs = false;
   let unknownRepositoryAnswer: UnknownRepositoryAnswer = 'notFound';
+  let extraHeaders: Record<string, string> = {};
 
   const registry = createServer((request, response) => {
     const path = pathOf(request);
@@ -569,6 +572,8 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
   ): void {
     const lengthHeader = { 'content-length': String(body.length) };
 
+    headers = { ...headers, ...extraHeaders };
+
     if (request.method === 'HEAD') {
       response.writeHead(
         status,
@@ -669,6 +674,9 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     },
     setRedirectBlobs(enabled) {
       redirectBlobs = enabled;
+    },
+    setResponseHeaders(headers) {
+      extraHeaders = { ...headers };
     },
     setUnknownRepositoryAnswer(answer) {
       unknownRepositoryAnswer = answer;

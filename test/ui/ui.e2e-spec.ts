@@ -14,8 +14,10 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 
 import { launchChromium, newUserContext, PageProblems, saveScreenshot } from '../support/browser.js';
+import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.js';
 import {
   createEmptyConfig,
+  createImage,
   createManifest,
   createRandomBlob,
   descriptorOf,
@@ -65,6 +67,8 @@ function basic(user: string, password: string): string {
 describe('web UI in Chromium', () => {
   let workDirectory: string;
   let upstream: UpstreamRegistry;
+  /** Stands in for Docker Hub, whose pull-quota headers the Distribution registry does not send. */
+  let hub: FakeUpstream;
   let provider: OpenIdProvider;
   let wharf: WharfServer;
   let skopeo: Skopeo;
@@ -91,6 +95,8 @@ describe('web UI in Chromium', () => {
     await page.getByLabel('Password').fill(passwords[user]);
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL((url) => url.pathname === '/home');
+    // The app moves focus to the new page once it has rendered; keys pressed before that would be lost.
+    await page.locator('#main:focus').waitFor();
   }
 
   /** Signs carol in through the provider's development login and consent pages. */
@@ -127,6 +133,9 @@ describe('web UI in Chromium', () => {
     workDirectory = await mkdtemp(join(tmpdir(), 'wharf-ui-'));
     skopeo = await Skopeo.create(join(workDirectory, 'skopeo'));
     upstream = await startUpstreamRegistry();
+    hub = await startFakeUpstream();
+    hub.addImage('library/busybox', '1.36', createImage({ layerCount: 1 }));
+    hub.setResponseHeaders({ 'ratelimit-limit': '100;w=21600', 'ratelimit-remaining': '76;w=21600' });
 
     const appLayout = join(workDirectory, 'app');
     const multiLayout = join(workDirectory, 'multi');
@@ -168,7 +177,10 @@ describe('web UI in Chromium', () => {
     wharf = await startWharf({
       config: {
         http: { address: '127.0.0.1', port: wharfPort, externalUrl: wharfBase },
-        upstreams: [{ prefix: 'mirror', url: upstream.url }],
+        upstreams: [
+          { prefix: 'mirror', url: upstream.url },
+          { prefix: 'hub', url: hub.url, dockerHub: true },
+        ],
         // Samples every second give the dashboard's charts points within the test's few seconds.
         statistics: { sampleInterval: '1s' },
         auth: {
@@ -241,6 +253,13 @@ describe('web UI in Chromium', () => {
       );
     }
 
+    const hubPull = await fetch(`${wharf.baseUrl}/v2/hub/busybox/manifests/1.36`, {
+      headers: { Authorization: basic('bob', passwords.bob), Accept: mediaTypes.imageManifest },
+    });
+
+    await hubPull.arrayBuffer();
+    assert.equal(hubPull.status, 200);
+
     browser = await launchChromium();
     problems = new PageProblems(wharf.baseUrl);
   });
@@ -254,6 +273,7 @@ describe('web UI in Chromium', () => {
     await wharf?.dispose();
     await provider?.stop();
     await upstream?.dispose();
+    await hub?.close();
     await rm(workDirectory, { recursive: true, force: true });
   });
 
@@ -306,7 +326,10 @@ describe('web UI in Chromium', () => {
     await table.getByRole('link', { name: 'demo/app', exact: true }).waitFor();
     await page.getByLabel('Kind').selectOption({ label: 'Cached' });
     await table.getByRole('link', { name: 'demo/app', exact: true }).waitFor({ state: 'detached' });
-    assert.deepEqual(await table.getByRole('link').allTextContents(), ['mirror/library/alpine']);
+    assert.deepEqual(await table.getByRole('link').allTextContents(), [
+      'hub/library/busybox',
+      'mirror/library/alpine',
+    ]);
 
     await page.getByLabel('Kind').selectOption({ label: 'Local' });
     await table
@@ -327,6 +350,8 @@ describe('web UI in Chromium', () => {
         break;
       }
     }
+
+    assert.equal(await page.getByLabel('Search repositories').and(page.locator(':focus')).count(), 1);
 
     await page.keyboard.type('app');
     await page.waitForURL(/[?&]q=app/);
@@ -456,8 +481,22 @@ describe('web UI in Chromium', () => {
     assert.equal(await shownValue('Cached repositories'), mirror.cachedRepositories);
     assert.equal(await shownValue('Storage used'), mirror.storageBytes);
 
-    // Every request was made after the first sample, so the range's intervals add up to the totals.
-    const { hits, misses } = mirror.statistics;
+    // Docker Hub's pull quota, from the headers of the hub upstream's last response.
+    const quota = page
+      .getByRole('region', { name: /hub/ })
+      .locator('dt', { hasText: 'Rate limit remaining' })
+      .locator('xpath=following-sibling::dd[1]');
+
+    const quotaValues = quota.locator('[data-value]');
+
+    assert.equal(await quotaValues.nth(0).getAttribute('data-value'), '76');
+    assert.equal(await quotaValues.nth(1).getAttribute('data-value'), '100');
+    assert.match((await quota.textContent()) ?? '', /76.*100.*6 h/);
+
+    // Every request was made after the first sample, so the range's intervals add up to the totals
+    // of all upstreams, which the charts show together.
+    const hits = api.body.upstreams.reduce((sum, entry) => sum + entry.statistics.hits, 0);
+    const misses = api.body.upstreams.reduce((sum, entry) => sum + entry.statistics.misses, 0);
 
     await page
       .getByRole('img', { name: `Requests per interval. ${hits} hits and ${misses} misses in this range.` })
