@@ -427,6 +427,21 @@ describe('web UI in Chromium', () => {
     assert.equal(session.body.authenticated, false);
   });
 
+  it('says when a session has ended', async () => {
+    const page = await newPage();
+
+    await signInWithPassword(page, 'bob');
+
+    // The session ends behind the page's back, as when it expires or is signed out in another tab.
+    const ended = await apiFromPage<{ redirectTo: string }>(page, 'POST', '/auth/logout');
+
+    assert.equal(ended.status, 200);
+    await page.getByRole('link', { name: 'Cache', exact: true }).click();
+    await page.waitForURL(/\/home\/sign-in\?.*ended=1/);
+    await page.getByText('Your session has ended').waitFor();
+    assert.equal(new URL(page.url()).searchParams.get('returnTo'), '/home/cache');
+  });
+
   it('shows an index, the image of one platform and its referrers', async () => {
     const page = await newPage();
 

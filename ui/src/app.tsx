@@ -75,12 +75,14 @@ function Page({ route, location }: { route: Route; location: Location }) {
 function useSessionLoader() {
   const [session, setSession] = useState<Session | undefined>(undefined);
   const [error, setError] = useState<Error | undefined>(undefined);
+  const signedIn = useRef(false);
 
   const refresh = useCallback(async (): Promise<void> => {
     try {
       const next = await getSession();
 
       setCsrfToken(next.csrfToken);
+      signedIn.current = next.authenticated;
       setSession(next);
       setError(undefined);
     } catch (failure) {
@@ -92,7 +94,8 @@ function useSessionLoader() {
     void refresh();
     onUnauthorized(() => {
       if (parseRoute(window.location.pathname).name !== 'signIn') {
-        navigate(signInHref(currentPath()), { replace: true });
+        // A 401 after a sign-in means the session ended (expired, signed out elsewhere, user removed).
+        navigate(signInHref(currentPath(), signedIn.current), { replace: true });
       }
 
       void refresh();

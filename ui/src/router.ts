@@ -90,8 +90,10 @@ export function imageHref(repository: string, digest: string, search?: Record<st
 }
 
 /** Builds the sign-in path that returns to `returnTo` afterwards. */
-export function signInHref(returnTo: string): string {
-  return `${basePath}/sign-in?${new URLSearchParams({ returnTo }).toString()}`;
+export function signInHref(returnTo: string, sessionEnded = false): string {
+  const query = new URLSearchParams({ returnTo, ...(sessionEnded ? { ended: '1' } : {}) });
+
+  return `${basePath}/sign-in?${query.toString()}`;
 }
 
 /** Returns `value` when it is a path under /home, or /home, so that sign-in never leads elsewhere. */

@@ -27,7 +27,7 @@ export function ErrorState({
     <div class="state state-error" role="alert">
       <p class="state-title">{title}</p>
       <p>{messageOf(error)}</p>
-      {onRetry && (
+      {onRetry && retryable(error) && (
         <button type="button" onClick={onRetry}>
           Retry
         </button>
@@ -68,19 +68,30 @@ export function EmptyState({ title, children }: { title: string; children?: Comp
 export function NotFound({
   title = 'Page not found',
   children,
+  back = { href: basePath, label: 'Back to the home page' },
 }: {
   title?: string;
   children?: ComponentChildren;
+  /** Where the reader goes from here; the list of repositories by default. */
+  back?: { href: string; label: string };
 }) {
   return (
     <section class="not-found" aria-labelledby="not-found-title">
       <h1 id="not-found-title">{title}</h1>
       {children ?? <p>There is nothing at this address.</p>}
       <p>
-        <a href={basePath}>Back to the home page</a>
+        <a href={back.href}>{back.label}</a>
       </p>
     </section>
   );
+}
+
+/**
+ * Returns whether asking again can succeed: the server was unreachable, busy or failing. A request the
+ * server rejected as invalid or not allowed gets the same answer again.
+ */
+function retryable(error: Error): boolean {
+  return !(error instanceof ApiError) || [0, 408, 429].includes(error.status) || error.status >= 500;
 }
 
 /** Returns the message to show for an error; server errors carry their own. */

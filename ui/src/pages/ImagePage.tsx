@@ -42,7 +42,10 @@ export function ImagePage({
 
   if (isNotFound(details.error)) {
     return (
-      <NotFound title="Image not found">
+      <NotFound
+        title="Image not found"
+        back={{ href: repositoryHref(repository), label: `Back to ${repository}` }}
+      >
         <p>
           There is no image <code class="digest">{digest}</code> in <code>{repository}</code>, or you may not
           read it. A platform of a cached index is stored only after it has been pulled once.

@@ -16,6 +16,11 @@ export function SignInPage({ location }: { location: Location }) {
   return (
     <div class="sign-in">
       <h1>Sign in</h1>
+      {location.search.get('ended') === '1' && !session.authenticated && (
+        <p class="notice" role="status">
+          Your session has ended. Sign in again to continue where you were.
+        </p>
+      )}
       <SignInBody returnTo={returnTo} />
       {session.authEnabled && !session.authenticated && (
         <p class="muted">Registry clients such as Docker sign in with your password or an API key instead.</p>
