@@ -64,12 +64,14 @@ Example:
     .action(async (options: { config?: string }) => {
       const config = loadConfig(options.config ?? defaultConfig());
       // Loaded here, so that the other commands start without loading the whole server.
-      const { serve } = await import('./serve-command.js');
+      const { ListenError, serve } = await import('./serve-command.js');
 
       try {
         await serve(config);
       } catch (error) {
-        throw new CliError(`failed to start: ${describeError(error)}`);
+        throw new CliError(
+          `failed to start: ${error instanceof ListenError ? error.message : describeError(error)}`,
+        );
       }
     });
 

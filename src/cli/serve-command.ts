@@ -7,6 +7,35 @@ import type { WharfConfig } from '../config/config.schema.js';
 import { durationMs } from '../config/units.js';
 import { createLogger, createWharfApp } from '../http-server.js';
 
+/** A failure to listen whose message says what to change; the CLI prints it without a stack trace. */
+export class ListenError extends Error {}
+
+/** Turns the errors of a port that cannot be taken into messages that name the setting to change. */
+function listenError(error: unknown, config: WharfConfig): unknown {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const where = `${config.http.address} port ${config.http.port}`;
+
+  if (code === 'EADDRINUSE') {
+    return new ListenError(
+      `${where} is already in use by another process; stop it or choose another port with http.port (WHARF_HTTP__PORT)`,
+    );
+  }
+
+  if (code === 'EADDRNOTAVAIL') {
+    return new ListenError(
+      `${config.http.address} is not an address of this machine; set http.address (WHARF_HTTP__ADDRESS) to one of its addresses`,
+    );
+  }
+
+  if (code === 'EACCES') {
+    return new ListenError(
+      `not permitted to listen on ${where}; ports below 1024 need privileges, so choose a higher http.port`,
+    );
+  }
+
+  return error;
+}
+
 /** Starts the registry and returns once it listens; SIGTERM and SIGINT then shut it down gracefully. */
 export async function serve(config: WharfConfig): Promise<void> {
   const logger = createLogger(config);
@@ -14,7 +43,14 @@ export async function serve(config: WharfConfig): Promise<void> {
   const server = app.getHttpServer();
   const requests = new InFlightRequests(server);
 
-  await app.listen({ host: config.http.address, port: config.http.port });
+  try {
+    await app.listen({ host: config.http.address, port: config.http.port });
+  } catch (error) {
+    // The database and timers are open by now; closing them lets the process exit by itself.
+    await app.close();
+
+    throw listenError(error, config);
+  }
 
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.http.port;

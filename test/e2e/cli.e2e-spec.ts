@@ -8,6 +8,7 @@ import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -225,6 +226,42 @@ describe('wharf command line', () => {
       const result = await run(['config', 'check', 'with-htpasswd.yaml']);
 
       assert.equal(result.code, 0, result.stderr);
+    });
+  });
+
+  describe('serve', () => {
+    it('names a port that is taken', async () => {
+      const holder = createServer();
+
+      await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+
+      const port = (holder.address() as AddressInfo).port;
+      const configPath = join(directory, 'taken-port.json');
+
+      await writeFile(
+        configPath,
+        JSON.stringify({
+          http: { address: '127.0.0.1', port },
+          storage: { rootDirectory: join(directory, 'taken-port-data') },
+          metrics: { enabled: false },
+          upstreams: [],
+        }),
+      );
+
+      try {
+        const result = await run(['serve', '--config', configPath]);
+
+        // An exit code shows that the process ended by itself, not by the command timeout.
+        assert.equal(result.code, 1, result.stderr);
+        assert.match(
+          result.stderr,
+          new RegExp(`failed to start: 127\\.0\\.0\\.1 port ${port} is already in use by another process`),
+        );
+        assert.match(result.stderr, /http\.port \(WHARF_HTTP__PORT\)/);
+        assert.doesNotMatch(result.stderr, /^\s+at /m, 'no stack trace');
+      } finally {
+        await new Promise<void>((resolve) => holder.close(() => resolve()));
+      }
     });
   });
 
