@@ -517,3 +517,73 @@ export class SystemView {
   })
   config: Record<string, unknown>;
 }
+
+export class ScrubHolderView {
+  @ApiProperty({ example: 'team/app' })
+  repository: string;
+
+  @ApiProperty({ enum: ['local', 'cached'], description: '`cached` for a pull-through repository.' })
+  kind: 'local' | 'cached';
+}
+
+export class ScrubProblemView {
+  @ApiProperty()
+  digest: string;
+
+  @ApiProperty({
+    enum: ['missing', 'corrupt', 'size'],
+    description:
+      '`missing`: the file is gone. `corrupt`: the bytes hash to `actualDigest`. `size`: the bytes are right but the recorded size differs.',
+  })
+  problem: 'missing' | 'corrupt' | 'size';
+
+  @ApiProperty()
+  recordedSize: number;
+
+  @ApiProperty({ type: Number, nullable: true })
+  actualSize: number | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  actualDigest: string | null;
+
+  @ApiProperty({
+    type: () => [ScrubHolderView],
+    description: 'Repositories that link the blob or store it as a manifest.',
+  })
+  holders: ScrubHolderView[];
+}
+
+export class ScrubReportView {
+  @ApiProperty({ enum: ['running', 'finished', 'failed'] })
+  state: 'running' | 'finished' | 'failed';
+
+  @ApiProperty({ format: 'date-time' })
+  startedAt: string;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  finishedAt: string | null;
+
+  @ApiProperty()
+  checkedBlobs: number;
+
+  @ApiProperty()
+  checkedBytes: number;
+
+  @ApiProperty({ type: () => [ScrubProblemView] })
+  problems: ScrubProblemView[];
+
+  @ApiProperty({ type: String, nullable: true, description: 'Why a failed scrub stopped.' })
+  error: string | null;
+}
+
+export class ScrubStatusView {
+  @ApiProperty({ type: () => ScrubReportView, nullable: true, description: 'The scrub in progress.' })
+  running: ScrubReportView | null;
+
+  @ApiProperty({
+    type: () => ScrubReportView,
+    nullable: true,
+    description: 'The last scrub that ended since Wharf started.',
+  })
+  last: ScrubReportView | null;
+}

@@ -18,9 +18,6 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiSecurity,
-  ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 
@@ -29,6 +26,7 @@ import { subjectName } from '../auth/subject.js';
 import { Digest } from '../common/digest.js';
 import type { Reference } from '../common/reference.js';
 import { ManifestService } from '../distribution/services/manifest.service.js';
+import { AdminApi } from './admin-api.decorator.js';
 import {
   ListRepositoriesQuery,
   ManifestParams,
@@ -53,10 +51,7 @@ import { RepositoryPermissions } from './repository-permissions.js';
  * `/api/v1/repositories/team%2Fapp/tags`. Every route applies the `/v2` policy: `read` to look and
  * `delete` to delete, and a repository the caller may not read is a 404.
  */
-@ApiTags('repositories')
-@ApiSecurity('basic')
-@ApiSecurity('session')
-@ApiUnauthorizedResponse({ type: ErrorBody, description: 'Not signed in.' })
+@AdminApi('repositories')
 @ApiBadRequestResponse({ type: ErrorBody, description: 'A parameter is invalid; the message names it.' })
 @Controller('api/v1/repositories')
 export class RepositoriesController {

@@ -1,26 +1,14 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import {
-  ApiForbiddenResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiSecurity,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 
-import { AdminOnly } from '../auth/route-access.js';
 import { WharfConfig } from '../config/config.schema.js';
-import { ErrorBody, SystemView } from './admin-responses.js';
+import { AdminApi } from './admin-api.decorator.js';
+import { SystemView } from './admin-responses.js';
 import { featuresOf, redactConfig, wharfVersion } from './system-report.js';
 
 /** `/api/v1/system`: version, enabled features and the effective configuration, for administrators only. */
-@ApiTags('system')
-@ApiSecurity('basic')
-@ApiSecurity('session')
-@ApiUnauthorizedResponse({ type: ErrorBody, description: 'Not signed in.' })
-@ApiForbiddenResponse({ type: ErrorBody, description: 'The caller is not an administrator.' })
+@AdminApi('system', { adminOnly: true })
 @Controller('api/v1/system')
-@AdminOnly()
 export class SystemController {
   constructor(@Inject(WharfConfig) private readonly config: WharfConfig) {}
 

@@ -1,12 +1,5 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiSecurity,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 
 import { RepositorySummaryStore } from '../metadata/stores/repository-summary.store.js';
 import {
@@ -18,6 +11,7 @@ import type { Upstream } from '../upstream/upstream-routes.js';
 import { UpstreamRoutes } from '../upstream/upstream-routes.js';
 import { UpstreamStatisticsSampler } from '../upstream/upstream-statistics-sampler.service.js';
 import { isFailure, UpstreamStatus } from '../upstream/upstream-status.service.js';
+import { AdminApi } from './admin-api.decorator.js';
 import {
   ErrorBody,
   UpstreamHistoryView,
@@ -49,10 +43,7 @@ const maxSamplesPerUpstream = 300;
  * signed-in user may read both, because counts, sizes and configured URLs name no repository and no
  * secret, and a password in a URL is removed.
  */
-@ApiTags('upstreams')
-@ApiSecurity('basic')
-@ApiSecurity('session')
-@ApiUnauthorizedResponse({ type: ErrorBody, description: 'Not signed in.' })
+@AdminApi('upstreams')
 @Controller('api/v1/upstreams')
 export class UpstreamsController {
   constructor(

@@ -7,7 +7,7 @@ import type { WharfConfig } from '../config/config.schema.js';
 import { durationMs } from '../config/units.js';
 import { createLogger, createWharfApp } from '../http-server.js';
 
-/** A failure to listen whose message says what to change; the CLI prints it without a stack trace. */
+/** A failure to listen whose message names the setting to change; the CLI prints it without a stack trace. */
 export class ListenError extends Error {}
 
 /** Turns the errors of a port that cannot be taken into messages that name the setting to change. */

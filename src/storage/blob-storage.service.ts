@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -9,6 +11,16 @@ import { ContentCache } from './content-cache.js';
 import { StoragePaths } from './storage-paths.js';
 
 export type { ByteRange };
+
+/** The result of reading a stored blob's bytes back. */
+export type BlobCheck =
+  | { readonly state: 'ok'; readonly size: number }
+  | { readonly state: 'missing' }
+  /** The bytes no longer hash to the digest: `actualDigest` is what they hash to now. */
+  | { readonly state: 'corrupt'; readonly size: number; readonly actualDigest: string };
+
+/** Read size for verification: large reads keep the hashing, not the system calls, the bottleneck. */
+const verifyChunkBytes = 1024 * 1024;
 
 /** Blobs that readSmall reads whole and may keep in memory; manifests are at most 4 MiB. */
 const smallBlobMaxBytes = 4 * 1024 * 1024;
@@ -105,6 +117,36 @@ export class BlobStorage {
     await mkdir(dirname(target), { recursive: true });
     await syncFile(verifiedFile);
     await rename(verifiedFile, target);
+  }
+
+  /**
+   * Reads a blob's bytes back and hashes them with its digest's algorithm, for scrubbing. Nothing is
+   * cached and nothing changes on disk; a file that vanishes while it is read counts as missing.
+   */
+  async verify(digest: Digest): Promise<BlobCheck> {
+    const hash = createHash(digest.algorithm);
+    let size = 0;
+
+    try {
+      for await (const chunk of createReadStream(this.paths.blob(digest), {
+        highWaterMark: verifyChunkBytes,
+      })) {
+        hash.update(chunk as Buffer);
+        size += (chunk as Buffer).length;
+      }
+    } catch (error) {
+      if (isNotFound(error)) {
+        return { state: 'missing' };
+      }
+
+      throw error;
+    }
+
+    const actualDigest = `${digest.algorithm}:${hash.digest('hex')}`;
+
+    return actualDigest === digest.toString()
+      ? { state: 'ok', size }
+      : { state: 'corrupt', size, actualDigest };
   }
 
   /** Deletes a blob's bytes; only garbage collection may call this, once nothing references them. */

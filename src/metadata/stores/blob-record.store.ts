@@ -1,14 +1,64 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 
-import { BlobEntity, RepositoryBlobEntity } from '../entities/index.js';
+import { BlobEntity, ManifestEntity, RepositoryBlobEntity, RepositoryEntity } from '../entities/index.js';
 import { MetadataDatabase } from '../metadata-database.js';
 import { ensureRepositoryId, findRepositoryId } from './repository.store.js';
+
+/** A blob row: its digest and the size recorded when its bytes were verified. */
+export interface StoredBlob {
+  digest: string;
+  size: number;
+}
 
 /** Blob rows and the repository links that make a blob readable through a repository. */
 @Injectable()
 export class BlobRecordStore {
   constructor(@Inject(MetadataDatabase) private readonly db: MetadataDatabase) {}
+
+  /**
+   * Lists blob rows in digest order, `limit` at most, after `after`. Scrubbing walks the whole table this
+   * way without holding it in memory, and rows added meanwhile are picked up when they sort later.
+   */
+  async list(after: string, limit: number): Promise<StoredBlob[]> {
+    const rows = await this.db.read((manager) =>
+      manager
+        .createQueryBuilder(BlobEntity, 'b')
+        .where('b.digest > :after', { after })
+        .orderBy('b.digest', 'ASC')
+        .limit(limit)
+        .getMany(),
+    );
+
+    return rows.map((row) => ({ digest: row.digest, size: Number(row.size) }));
+  }
+
+  /** Returns whether a blob row exists. */
+  async exists(digest: string): Promise<boolean> {
+    return this.db.read((manager) => manager.existsBy(BlobEntity, { digest }));
+  }
+
+  /** Names the repositories that need a blob: as a linked layer or config, or as a stored manifest. */
+  async holders(digest: string): Promise<string[]> {
+    const [linked, manifests] = await this.db.read((manager) =>
+      Promise.all([
+        manager
+          .createQueryBuilder(RepositoryBlobEntity, 'l')
+          .innerJoin(RepositoryEntity, 'r', 'r.id = l.repository_id')
+          .select('r.name', 'name')
+          .where('l.digest = :digest', { digest })
+          .getRawMany<{ name: string }>(),
+        manager
+          .createQueryBuilder(ManifestEntity, 'm')
+          .innerJoin(RepositoryEntity, 'r', 'r.id = m.repository_id')
+          .select('r.name', 'name')
+          .where('m.digest = :digest', { digest })
+          .getRawMany<{ name: string }>(),
+      ]),
+    );
+
+    return [...new Set([...linked, ...manifests].map((row) => row.name))].sort();
+  }
 
   /** Returns the blob's size when `repository` links to it, otherwise undefined. */
   linkedSize(repository: string, digest: string): Promise<number | undefined> {

@@ -1,0 +1,178 @@
+import { ConflictException, Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+
+import { Digest } from '../common/digest.js';
+import { BlobRecordStore } from '../metadata/stores/blob-record.store.js';
+import { BlobStorage } from '../storage/blob-storage.service.js';
+import { UpstreamRoutes } from '../upstream/upstream-routes.js';
+
+/** Blob rows read per query while scrubbing. */
+const pageSize = 500;
+
+/** A repository that needs a broken blob, and whether it is local or a pull-through cache. */
+export interface ScrubHolder {
+  repository: string;
+  kind: 'local' | 'cached';
+}
+
+/** A blob whose bytes do not match its row. */
+export interface ScrubProblem {
+  digest: string;
+  /** `missing`: no file. `corrupt`: the bytes hash to another digest. `size`: the right bytes, another recorded size. */
+  problem: 'missing' | 'corrupt' | 'size';
+  recordedSize: number;
+  actualSize: number | null;
+  actualDigest: string | null;
+  holders: ScrubHolder[];
+}
+
+/** Progress and findings of one scrub. Times are epoch milliseconds. */
+export interface ScrubReport {
+  state: 'running' | 'finished' | 'failed';
+  startedAt: number;
+  finishedAt: number | null;
+  checkedBlobs: number;
+  checkedBytes: number;
+  problems: ScrubProblem[];
+  /** The reason a failed scrub stopped. */
+  error: string | null;
+}
+
+/**
+ * Reads every stored blob back and checks that its bytes still hash to its digest and match the
+ * recorded size, so that disk faults and files changed or removed by hand are found before a client
+ * pulls them. Blobs are read one at a time in digest order, pages of rows at a time, so memory stays
+ * flat however large the store is. One scrub runs at a time.
+ *
+ * NOTE: scrubbing only reports. Broken blobs are not quarantined yet, so a pull of a cached one still
+ * fails instead of fetching it again from the upstream.
+ */
+@Injectable()
+export class Scrubber implements OnModuleDestroy {
+  private readonly logger = new Logger(Scrubber.name);
+  private current: ScrubReport | undefined;
+  private last: ScrubReport | undefined;
+  private running: Promise<void> | undefined;
+  private stopping = false;
+
+  constructor(
+    @Inject(BlobRecordStore) private readonly blobs: BlobRecordStore,
+    @Inject(BlobStorage) private readonly storage: BlobStorage,
+    @Inject(UpstreamRoutes) private readonly routes: UpstreamRoutes,
+  ) {}
+
+  /** Returns the scrub in progress, if any, and the last one that ended. */
+  status(): { running: ScrubReport | null; last: ScrubReport | null } {
+    return { running: this.current ?? null, last: this.last ?? null };
+  }
+
+  /** Starts a scrub in the background and returns its report so far; 409 while one runs. */
+  start(): ScrubReport {
+    if (this.current) {
+      throw new ConflictException('a scrub is already running; follow it with GET /api/v1/scrub');
+    }
+
+    const report: ScrubReport = {
+      state: 'running',
+      startedAt: Date.now(),
+      finishedAt: null,
+      checkedBlobs: 0,
+      checkedBytes: 0,
+      problems: [],
+      error: null,
+    };
+
+    this.current = report;
+    this.running = this.run(report).finally(() => {
+      this.current = undefined;
+      this.last = report;
+      this.running = undefined;
+    });
+
+    return report;
+  }
+
+  /** Lets a scrub in progress stop at the next blob, so that shutdown does not wait for a full pass. */
+  async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
+    await this.running;
+  }
+
+  private async run(report: ScrubReport): Promise<void> {
+    this.logger.log('scrub started');
+
+    try {
+      for (let after = ''; !this.stopping;) {
+        const page = await this.blobs.list(after, pageSize);
+
+        for (const blob of page) {
+          if (this.stopping) {
+            break;
+          }
+
+          await this.check(report, blob.digest, blob.size);
+        }
+
+        if (page.length < pageSize) {
+          break;
+        }
+
+        after = page[page.length - 1].digest;
+      }
+
+      report.state = this.stopping ? 'failed' : 'finished';
+      report.error = this.stopping ? 'stopped because Wharf is shutting down' : null;
+    } catch (error) {
+      report.state = 'failed';
+      report.error = error instanceof Error ? error.message : String(error);
+      this.logger.error({ err: error, checkedBlobs: report.checkedBlobs }, 'scrub failed');
+    }
+
+    report.finishedAt = Date.now();
+    this.logger.log(
+      {
+        state: report.state,
+        checkedBlobs: report.checkedBlobs,
+        checkedBytes: report.checkedBytes,
+        problems: report.problems.length,
+        durationMs: report.finishedAt - report.startedAt,
+      },
+      'scrub ended',
+    );
+  }
+
+  private async check(report: ScrubReport, digestText: string, recordedSize: number): Promise<void> {
+    const result = await this.storage.verify(Digest.parse(digestText));
+
+    report.checkedBlobs++;
+
+    if (result.state === 'ok' && result.size === recordedSize) {
+      report.checkedBytes += result.size;
+
+      return;
+    }
+
+    // A blob deleted while the scrub ran has no row left, and its bytes are rightly gone.
+    if (result.state === 'missing' && !(await this.blobs.exists(digestText))) {
+      return;
+    }
+
+    const problem: ScrubProblem = {
+      digest: digestText,
+      problem: result.state === 'ok' ? 'size' : result.state,
+      recordedSize,
+      actualSize: result.state === 'missing' ? null : result.size,
+      actualDigest: result.state === 'corrupt' ? result.actualDigest : null,
+      holders: (await this.blobs.holders(digestText)).map((repository) => ({
+        repository,
+        kind: this.routes.match(repository) ? 'cached' : 'local',
+      })),
+    };
+
+    report.checkedBytes += problem.actualSize ?? 0;
+    report.problems.push(problem);
+    this.logger.warn(
+      { digest: digestText, problem: problem.problem, repositories: problem.holders.length },
+      'scrub found a broken blob',
+    );
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Scrubbing against a real store: blob files are altered and removed on disk behind Wharf's back, and
+ * a scrub started through the admin API finds exactly those, naming the repositories that need them.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.js';
+import { computeDigest, createImage, mediaTypes, OciClient, type Image } from '../support/oci-client.js';
+import { startWharf, type WharfServer } from '../support/wharf-server.js';
+
+const passwords = {
+  admin: randomBytes(12).toString('base64url'),
+  reader: randomBytes(12).toString('base64url'),
+};
+
+interface ScrubReport {
+  state: string;
+  checkedBlobs: number;
+  problems: {
+    digest: string;
+    problem: string;
+    recordedSize: number;
+    actualSize: number | null;
+    actualDigest: string | null;
+    holders: { repository: string; kind: string }[];
+  }[];
+}
+
+/** A scrub of this small store takes well under a second; this bounds the wait for a slow machine. */
+const scrubDeadlineMs = 30_000;
+
+function basic(user: keyof typeof passwords): string {
+  return `Basic ${Buffer.from(`${user}:${passwords[user]}`).toString('base64')}`;
+}
+
+describe('scrub', () => {
+  let wharf: WharfServer;
+  let hub: FakeUpstream;
+  let workDirectory: string;
+  const local = createImage({ layerCount: 2 });
+  const other = createImage({ layerCount: 1 });
+  const cached = createImage({ layerCount: 1 });
+  const alteredBytes = randomBytes(local.layers[0].size);
+  const alteredCachedBytes = randomBytes(cached.layers[0].size);
+
+  function blobFile(digest: string): string {
+    const hex = digest.slice('sha256:'.length);
+
+    return join(wharf.rootDirectory, 'blobs', 'sha256', hex.slice(0, 2), hex);
+  }
+
+  function scrub(method: 'GET' | 'POST', user?: keyof typeof passwords): Promise<Response> {
+    return fetch(`${wharf.baseUrl}/api/v1/scrub`, {
+      method,
+      headers: user === undefined ? {} : { Authorization: basic(user) },
+    });
+  }
+
+  /** Pulls an image through the cache: its manifest, then each blob. */
+  async function pullThrough(repository: string, tag: string, image: Image): Promise<void> {
+    const headers = { Authorization: basic('reader'), Accept: mediaTypes.imageManifest };
+    const manifest = await fetch(`${wharf.baseUrl}/v2/${repository}/manifests/${tag}`, { headers });
+
+    await manifest.arrayBuffer();
+    assert.equal(manifest.status, 200);
+
+    for (const blob of [image.config, ...image.layers]) {
+      const response = await fetch(`${wharf.baseUrl}/v2/${repository}/blobs/${blob.digest}`, { headers });
+
+      await response.arrayBuffer();
+      assert.equal(response.status, 200);
+    }
+  }
+
+  before(async () => {
+    workDirectory = await mkdtemp(join(tmpdir(), 'wharf-scrub-'));
+
+    const htpasswdPath = join(workDirectory, 'htpasswd');
+
+    await writeFile(
+      htpasswdPath,
+      Object.entries(passwords)
+        .map(([user, password]) =>
+          execFileSync('/usr/bin/htpasswd', ['-Bbn', user, password], { encoding: 'utf8' }).trim(),
+        )
+        .join('\n') + '\n',
+    );
+    hub = await startFakeUpstream();
+    hub.addImage('library/cached', '1', cached);
+    wharf = await startWharf({
+      config: {
+        upstreams: [{ prefix: 'hub', url: hub.url, dockerHub: true }],
+        auth: { htpasswd: { path: htpasswdPath } },
+        access: {
+          repositories: { '**': { authenticated: ['read'] } },
+          admins: { users: ['admin'] },
+        },
+      },
+    });
+
+    const client = new OciClient(wharf.baseUrl, { Authorization: basic('admin') });
+
+    await client.pushImage('team/app', 'v1', local);
+    await client.pushImage('team/other', 'v1', other);
+    await pullThrough('hub/cached', '1', cached);
+    // Bytes changed on disk with the size kept, a file removed, and a cached blob changed too.
+    await writeFile(blobFile(local.layers[0].digest), alteredBytes);
+    await rm(blobFile(other.layers[0].digest));
+    await writeFile(blobFile(cached.layers[0].digest), alteredCachedBytes);
+  });
+
+  after(async () => {
+    await wharf?.dispose();
+    await hub?.close();
+    await rm(workDirectory, { recursive: true, force: true });
+  });
+
+  it('is for administrators only', async () => {
+    assert.equal((await scrub('POST')).status, 401);
+    assert.equal((await scrub('POST', 'reader')).status, 403);
+    assert.equal((await scrub('GET', 'reader')).status, 403);
+  });
+
+  it('finds altered and missing blobs and who needs them', async () => {
+    const started = await scrub('POST', 'admin');
+
+    assert.equal(started.status, 202);
+    assert.equal(((await started.json()) as ScrubReport).state, 'running');
+
+    const deadline = Date.now() + scrubDeadlineMs;
+    let status = (await (await scrub('GET', 'admin')).json()) as {
+      running: unknown;
+      last: ScrubReport | null;
+    };
+
+    while (status.running !== null && Date.now() < deadline) {
+      await sleep(100);
+      status = (await (await scrub('GET', 'admin')).json()) as typeof status;
+    }
+
+    const report = status.last;
+
+    assert.ok(report, JSON.stringify(status));
+    assert.equal(report.state, 'finished');
+    // Two local images and a cached one: manifests, configs and layers, the shared config once.
+    assert.ok(report.checkedBlobs >= 7, `checked ${report.checkedBlobs} blobs`);
+    assert.deepEqual(
+      [...report.problems].sort((a, b) => a.digest.localeCompare(b.digest)),
+      [
+        {
+          digest: local.layers[0].digest,
+          problem: 'corrupt',
+          recordedSize: local.layers[0].size,
+          actualSize: alteredBytes.length,
+          actualDigest: computeDigest(alteredBytes),
+          holders: [{ repository: 'team/app', kind: 'local' }],
+        },
+        {
+          digest: other.layers[0].digest,
+          problem: 'missing',
+          recordedSize: other.layers[0].size,
+          actualSize: null,
+          actualDigest: null,
+          holders: [{ repository: 'team/other', kind: 'local' }],
+        },
+        {
+          digest: cached.layers[0].digest,
+          problem: 'corrupt',
+          recordedSize: cached.layers[0].size,
+          actualSize: cached.layers[0].size,
+          actualDigest: computeDigest(alteredCachedBytes),
+          holders: [{ repository: 'hub/library/cached', kind: 'cached' }],
+        },
+      ].sort((a, b) => a.digest.localeCompare(b.digest)),
+    );
+  });
+
+  it('logs each broken blob', async () => {
+    const records = await wharf.waitForLog((record) => record.msg === 'scrub found a broken blob');
+
+    assert.equal(records.length, 3);
+  });
+});
