@@ -551,6 +551,15 @@ export class ScrubProblemView {
     description: 'Repositories that link the blob or store it as a manifest.',
   })
   holders: ScrubHolderView[];
+
+  @ApiProperty({ description: 'Whether the broken file was moved to the quarantine directory.' })
+  quarantined: boolean;
+
+  @ApiProperty({
+    description:
+      'Whether a pull-through repository holds the blob, so the next pull fetches it again; a blob only local repositories hold is lost.',
+  })
+  recoverable: boolean;
 }
 
 export class ScrubReportView {

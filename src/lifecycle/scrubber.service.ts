@@ -23,6 +23,13 @@ export interface ScrubProblem {
   actualSize: number | null;
   actualDigest: string | null;
   holders: ScrubHolder[];
+  /** True when the broken file was moved to the quarantine directory and is no longer served. */
+  quarantined: boolean;
+  /**
+   * True when a pull-through repository holds the blob, so the next pull through it fetches the bytes
+   * from the upstream again. A blob that only local repositories hold is lost.
+   */
+  recoverable: boolean;
 }
 
 /** Progress and findings of one scrub. Times are epoch milliseconds. */
@@ -43,8 +50,10 @@ export interface ScrubReport {
  * pulls them. Blobs are read one at a time in digest order, pages of rows at a time, so memory stays
  * flat however large the store is. One scrub runs at a time.
  *
- * NOTE: scrubbing only reports. Broken blobs are not quarantined yet, so a pull of a cached one still
- * fails instead of fetching it again from the upstream.
+ * A file whose bytes hash to another digest is moved to the quarantine directory. A pull-through
+ * repository then finds the bytes missing and fetches them again on the next pull; a local one answers
+ * `BLOB_UNKNOWN` instead of sending bytes that fail the client's digest check. Rows are left as they
+ * are, so a lost blob is reported again by every scrub until its image is pushed again.
  */
 @Injectable()
 export class Scrubber implements OnModuleDestroy {
@@ -156,23 +165,46 @@ export class Scrubber implements OnModuleDestroy {
       return;
     }
 
+    const holders: ScrubHolder[] = (await this.blobs.holders(digestText)).map((repository) => ({
+      repository,
+      kind: this.routes.match(repository) ? 'cached' : 'local',
+    }));
     const problem: ScrubProblem = {
       digest: digestText,
       problem: result.state === 'ok' ? 'size' : result.state,
       recordedSize,
       actualSize: result.state === 'missing' ? null : result.size,
       actualDigest: result.state === 'corrupt' ? result.actualDigest : null,
-      holders: (await this.blobs.holders(digestText)).map((repository) => ({
-        repository,
-        kind: this.routes.match(repository) ? 'cached' : 'local',
-      })),
+      holders,
+      quarantined: result.state === 'corrupt' && (await this.quarantine(digestText)),
+      recoverable: result.state !== 'ok' && holders.some((holder) => holder.kind === 'cached'),
     };
 
     report.checkedBytes += problem.actualSize ?? 0;
     report.problems.push(problem);
     this.logger.warn(
-      { digest: digestText, problem: problem.problem, repositories: problem.holders.length },
+      {
+        digest: digestText,
+        problem: problem.problem,
+        repositories: holders.length,
+        quarantined: problem.quarantined,
+        recoverable: problem.recoverable,
+      },
       'scrub found a broken blob',
     );
+  }
+
+  /**
+   * Moves a corrupt file out of the store, after hashing it once more: a pull-through fetch may have
+   * put the right bytes in place since the first check.
+   */
+  private async quarantine(digestText: string): Promise<boolean> {
+    const digest = Digest.parse(digestText);
+
+    if ((await this.storage.verify(digest)).state !== 'corrupt') {
+      return false;
+    }
+
+    return this.storage.quarantine(digest);
   }
 }

@@ -149,6 +149,29 @@ export class BlobStorage {
       : { state: 'corrupt', size, actualDigest };
   }
 
+  /**
+   * Moves a blob's bytes out of the store into the quarantine directory, so that they are never served
+   * again. Returns false when there was no file to move.
+   */
+  async quarantine(digest: Digest): Promise<boolean> {
+    const target = this.paths.quarantine(digest);
+
+    this.smallBlobs.delete(digest.toString());
+    await mkdir(dirname(target), { recursive: true });
+
+    try {
+      await rename(this.paths.blob(digest), target);
+    } catch (error) {
+      if (isNotFound(error)) {
+        return false;
+      }
+
+      throw error;
+    }
+
+    return true;
+  }
+
   /** Deletes a blob's bytes; only garbage collection may call this, once nothing references them. */
   async remove(digest: Digest): Promise<void> {
     this.smallBlobs.delete(digest.toString());

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -30,6 +30,8 @@ interface ScrubReport {
     actualSize: number | null;
     actualDigest: string | null;
     holders: { repository: string; kind: string }[];
+    quarantined: boolean;
+    recoverable: boolean;
   }[];
 }
 
@@ -61,6 +63,29 @@ describe('scrub', () => {
       method,
       headers: user === undefined ? {} : { Authorization: basic(user) },
     });
+  }
+
+  /** Starts a scrub and waits for its report. */
+  async function runScrub(): Promise<ScrubReport> {
+    const started = await scrub('POST', 'admin');
+
+    assert.equal(started.status, 202);
+    assert.equal(((await started.json()) as ScrubReport).state, 'running');
+
+    const deadline = Date.now() + scrubDeadlineMs;
+    let status = (await (await scrub('GET', 'admin')).json()) as {
+      running: unknown;
+      last: ScrubReport | null;
+    };
+
+    while (status.running !== null && Date.now() < deadline) {
+      await sleep(100);
+      status = (await (await scrub('GET', 'admin')).json()) as typeof status;
+    }
+
+    assert.ok(status.last && status.running === null, JSON.stringify(status));
+
+    return status.last;
   }
 
   /** Pulls an image through the cache: its manifest, then each blob. */
@@ -129,25 +154,8 @@ describe('scrub', () => {
   });
 
   it('finds altered and missing blobs and who needs them', async () => {
-    const started = await scrub('POST', 'admin');
+    const report = await runScrub();
 
-    assert.equal(started.status, 202);
-    assert.equal(((await started.json()) as ScrubReport).state, 'running');
-
-    const deadline = Date.now() + scrubDeadlineMs;
-    let status = (await (await scrub('GET', 'admin')).json()) as {
-      running: unknown;
-      last: ScrubReport | null;
-    };
-
-    while (status.running !== null && Date.now() < deadline) {
-      await sleep(100);
-      status = (await (await scrub('GET', 'admin')).json()) as typeof status;
-    }
-
-    const report = status.last;
-
-    assert.ok(report, JSON.stringify(status));
     assert.equal(report.state, 'finished');
     // Two local images and a cached one: manifests, configs and layers, the shared config once.
     assert.ok(report.checkedBlobs >= 7, `checked ${report.checkedBlobs} blobs`);
@@ -161,6 +169,8 @@ describe('scrub', () => {
           actualSize: alteredBytes.length,
           actualDigest: computeDigest(alteredBytes),
           holders: [{ repository: 'team/app', kind: 'local' }],
+          quarantined: true,
+          recoverable: false,
         },
         {
           digest: other.layers[0].digest,
@@ -169,6 +179,8 @@ describe('scrub', () => {
           actualSize: null,
           actualDigest: null,
           holders: [{ repository: 'team/other', kind: 'local' }],
+          quarantined: false,
+          recoverable: false,
         },
         {
           digest: cached.layers[0].digest,
@@ -177,14 +189,59 @@ describe('scrub', () => {
           actualSize: cached.layers[0].size,
           actualDigest: computeDigest(alteredCachedBytes),
           holders: [{ repository: 'hub/library/cached', kind: 'cached' }],
+          quarantined: true,
+          recoverable: true,
         },
       ].sort((a, b) => a.digest.localeCompare(b.digest)),
+    );
+  });
+
+  it('keeps quarantined bytes for inspection', async () => {
+    const hex = local.layers[0].digest.slice('sha256:'.length);
+
+    assert.deepEqual(await readFile(join(wharf.rootDirectory, 'quarantine', 'sha256', hex)), alteredBytes);
+  });
+
+  it('stops serving a lost blob', async () => {
+    const response = await fetch(`${wharf.baseUrl}/v2/team/app/blobs/${local.layers[0].digest}`, {
+      headers: { Authorization: basic('reader') },
+    });
+    const body = (await response.json()) as { errors: { code: string }[] };
+
+    assert.equal(response.status, 404);
+    assert.equal(body.errors[0].code, 'BLOB_UNKNOWN');
+  });
+
+  it('fetches a quarantined cached blob again from the upstream', async () => {
+    const layer = cached.layers[0];
+    const path = hub.blobPath('library/cached', layer.digest);
+    const fetchedBefore = hub.count({ method: 'GET', path });
+    const response = await fetch(`${wharf.baseUrl}/v2/hub/cached/blobs/${layer.digest}`, {
+      headers: { Authorization: basic('reader') },
+    });
+
+    assert.equal(response.status, 200);
+    assert.deepEqual(Buffer.from(await response.arrayBuffer()), Buffer.from(layer.bytes));
+    assert.equal(hub.count({ method: 'GET', path }), fetchedBefore + 1);
+  });
+
+  it('reports lost blobs again, and a refetched one no more', async () => {
+    const report = await runScrub();
+
+    assert.deepEqual(
+      report.problems.map((entry) => [entry.digest, entry.problem]).sort(),
+      [
+        [local.layers[0].digest, 'missing'],
+        [other.layers[0].digest, 'missing'],
+      ].sort(),
     );
   });
 
   it('logs each broken blob', async () => {
     const records = await wharf.waitForLog((record) => record.msg === 'scrub found a broken blob');
 
-    assert.equal(records.length, 3);
+    // Three in the first scrub and the two lost ones again in the second.
+    assert.equal(records.length, 5);
+    assert.equal(records.filter((record) => record.quarantined === true).length, 2);
   });
 });
