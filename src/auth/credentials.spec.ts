@@ -22,6 +22,7 @@ class IgnoredActivity extends ActivityObserver {
   recordCacheHit(): void {}
   recordCacheMiss(): void {}
   recordAuthAttempt(): void {}
+  recordScrub(): void {}
 }
 
 describe('Credentials cache', () => {

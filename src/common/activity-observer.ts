@@ -8,6 +8,15 @@ export type AuthAttemptResult = 'success' | 'failure' | 'rate-limited';
 export type UpstreamRequestResult =
   'success' | 'not-found' | 'denied' | 'client-error' | 'rate-limited' | UpstreamFailureKind;
 
+/** What one scrub did, for its metrics. */
+export interface ScrubSummary {
+  result: 'finished' | 'failed';
+  durationSeconds: number;
+  blobs: number;
+  bytes: number;
+  problems: Record<'missing' | 'corrupt' | 'size', number>;
+}
+
 /**
  * Receives counts of what the registry does: uploads, upstream requests, cache hits and sign-in
  * attempts. The metrics module provides the implementation, and the modules that do the work depend on
@@ -28,4 +37,7 @@ export abstract class ActivityObserver {
   abstract recordCacheMiss(upstream: string, bytes: number): void;
 
   abstract recordAuthAttempt(method: AuthAttemptMethod, result: AuthAttemptResult): void;
+
+  /** Counts a scrub that ended, with the blobs it read and the problems it found. */
+  abstract recordScrub(summary: ScrubSummary): void;
 }

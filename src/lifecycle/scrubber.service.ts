@@ -1,5 +1,6 @@
 import { ConflictException, Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 
+import { ActivityObserver } from '../common/activity-observer.js';
 import { Digest } from '../common/digest.js';
 import { BlobRecordStore } from '../metadata/stores/blob-record.store.js';
 import { BlobStorage } from '../storage/blob-storage.service.js';
@@ -67,6 +68,7 @@ export class Scrubber implements OnModuleDestroy {
     @Inject(BlobRecordStore) private readonly blobs: BlobRecordStore,
     @Inject(BlobStorage) private readonly storage: BlobStorage,
     @Inject(UpstreamRoutes) private readonly routes: UpstreamRoutes,
+    @Inject(ActivityObserver) private readonly activity: ActivityObserver,
   ) {}
 
   /** Returns the scrub in progress, if any, and the last one that ended. */
@@ -137,6 +139,17 @@ export class Scrubber implements OnModuleDestroy {
     }
 
     report.finishedAt = Date.now();
+    this.activity.recordScrub({
+      result: report.state === 'finished' ? 'finished' : 'failed',
+      durationSeconds: (report.finishedAt - report.startedAt) / 1000,
+      blobs: report.checkedBlobs,
+      bytes: report.checkedBytes,
+      problems: {
+        missing: report.problems.filter((problem) => problem.problem === 'missing').length,
+        corrupt: report.problems.filter((problem) => problem.problem === 'corrupt').length,
+        size: report.problems.filter((problem) => problem.problem === 'size').length,
+      },
+    });
     this.logger.log(
       {
         state: report.state,

@@ -27,6 +27,11 @@ export const metricNames = {
   repositories: 'wharf_repositories',
   tags: 'wharf_tags',
   authAttempts: 'wharf_auth_attempts_total',
+  scrubRuns: 'wharf_scrub_runs_total',
+  scrubDuration: 'wharf_scrub_duration_seconds',
+  scrubBlobs: 'wharf_scrub_blobs_total',
+  scrubBytes: 'wharf_scrub_bytes_total',
+  scrubProblems: 'wharf_scrub_problems_total',
 } as const;
 
 /** Prefix of the Node.js process metrics that prom-client's collectDefaultMetrics adds. */
@@ -34,6 +39,9 @@ export const defaultMetricsPrefix = 'wharf_';
 
 /** Request durations in seconds: from fast manifest HEADs to multi-gigabyte blob transfers. */
 const durationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+/** Scrub durations in seconds: from a few blobs to a store of terabytes. */
+const scrubDurationBuckets = [1, 10, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 24 * 3600];
 
 const kibibyte = 1024;
 const mebibyte = 1024 * kibibyte;
@@ -133,6 +141,29 @@ export const metricProviders: Provider[] = [
     name: metricNames.authAttempts,
     help: 'Credential checks by method (htpasswd, api-key, token) and result (success, failure, rate-limited).',
     labelNames: ['method', 'result'],
+  }),
+  makeCounterProvider({
+    name: metricNames.scrubRuns,
+    help: 'Scrubs that ended, by result: finished, or failed (an error, or stopped by shutdown).',
+    labelNames: ['result'],
+  }),
+  makeHistogramProvider({
+    name: metricNames.scrubDuration,
+    help: 'How long each scrub took, from start to end.',
+    buckets: scrubDurationBuckets,
+  }),
+  makeCounterProvider({
+    name: metricNames.scrubBlobs,
+    help: 'Blobs that scrubs read back and hashed.',
+  }),
+  makeCounterProvider({
+    name: metricNames.scrubBytes,
+    help: 'Bytes that scrubs read back and hashed.',
+  }),
+  makeCounterProvider({
+    name: metricNames.scrubProblems,
+    help: 'Broken blobs that scrubs found, by problem: missing, corrupt (bytes of another digest) or size (another recorded size).',
+    labelNames: ['problem'],
   }),
   storageGauge(
     metricNames.uploadsInProgress,

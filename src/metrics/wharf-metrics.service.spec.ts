@@ -35,6 +35,11 @@ function createMetrics(upstreamPrefixes: string[]): { metrics: WharfMetrics; reg
     counter(metricNames.cacheMisses, ['upstream']),
     counter(metricNames.cacheBytes, ['upstream', 'source']),
     counter(metricNames.authAttempts, ['method', 'result']),
+    counter(metricNames.scrubRuns, ['result']),
+    new Histogram({ name: metricNames.scrubDuration, help: 'scrubs', registers }),
+    counter(metricNames.scrubBlobs, []),
+    counter(metricNames.scrubBytes, []),
+    counter(metricNames.scrubProblems, ['problem']),
   );
 
   return { metrics, registry };
@@ -110,6 +115,37 @@ describe('WharfMetrics', () => {
     assert.deepEqual(await samplesOf(registry, metricNames.httpResponseBytes), [
       { labels: { method: 'GET', route: '/v2/' }, value: 7 },
       { labels: { method: 'other', route: '/v2/' }, value: 14 },
+    ]);
+  });
+
+  it('adds up scrubs', async () => {
+    const { metrics, registry } = createMetrics([]);
+
+    metrics.recordScrub({
+      result: 'finished',
+      durationSeconds: 12,
+      blobs: 40,
+      bytes: 4096,
+      problems: { missing: 1, corrupt: 2, size: 0 },
+    });
+    metrics.recordScrub({
+      result: 'failed',
+      durationSeconds: 3,
+      blobs: 5,
+      bytes: 100,
+      problems: { missing: 0, corrupt: 1, size: 0 },
+    });
+
+    assert.deepEqual(await samplesOf(registry, metricNames.scrubRuns), [
+      { labels: { result: 'finished' }, value: 1 },
+      { labels: { result: 'failed' }, value: 1 },
+    ]);
+    assert.deepEqual(await samplesOf(registry, metricNames.scrubBlobs), [{ labels: {}, value: 45 }]);
+    assert.deepEqual(await samplesOf(registry, metricNames.scrubBytes), [{ labels: {}, value: 4196 }]);
+    assert.deepEqual(await samplesOf(registry, metricNames.scrubProblems), [
+      { labels: { problem: 'missing' }, value: 1 },
+      { labels: { problem: 'corrupt' }, value: 3 },
+      { labels: { problem: 'size' }, value: 0 },
     ]);
   });
 });

@@ -6,6 +6,7 @@ import {
   ActivityObserver,
   type AuthAttemptMethod,
   type AuthAttemptResult,
+  type ScrubSummary,
   type UpstreamRequestResult,
 } from '../common/activity-observer.js';
 import { findPackage } from '../common/package-info.js';
@@ -55,6 +56,11 @@ export class WharfMetrics implements ActivityObserver {
     @InjectMetric(metricNames.cacheMisses) private readonly cacheMisses: Counter<string>,
     @InjectMetric(metricNames.cacheBytes) private readonly cacheBytes: Counter<string>,
     @InjectMetric(metricNames.authAttempts) private readonly authAttempts: Counter<string>,
+    @InjectMetric(metricNames.scrubRuns) private readonly scrubRuns: Counter<string>,
+    @InjectMetric(metricNames.scrubDuration) private readonly scrubDuration: Histogram<string>,
+    @InjectMetric(metricNames.scrubBlobs) private readonly scrubBlobs: Counter<string>,
+    @InjectMetric(metricNames.scrubBytes) private readonly scrubBytes: Counter<string>,
+    @InjectMetric(metricNames.scrubProblems) private readonly scrubProblems: Counter<string>,
   ) {
     this.upstreamPrefixes = new Set(config.upstreams.map((upstream) => upstream.prefix));
     info.set({ version: findPackage(import.meta.url).version }, 1);
@@ -65,6 +71,10 @@ export class WharfMetrics implements ActivityObserver {
       this.cacheMisses.inc({ upstream }, 0);
       this.cacheBytes.inc({ upstream, source: 'cache' }, 0);
       this.cacheBytes.inc({ upstream, source: 'upstream' }, 0);
+    }
+
+    for (const problem of ['missing', 'corrupt', 'size']) {
+      this.scrubProblems.inc({ problem }, 0);
     }
   }
 
@@ -109,6 +119,17 @@ export class WharfMetrics implements ActivityObserver {
 
   recordAuthAttempt(method: AuthAttemptMethod, result: AuthAttemptResult): void {
     this.authAttempts.inc({ method, result });
+  }
+
+  recordScrub(summary: ScrubSummary): void {
+    this.scrubRuns.inc({ result: summary.result });
+    this.scrubDuration.observe(summary.durationSeconds);
+    this.scrubBlobs.inc(summary.blobs);
+    this.scrubBytes.inc(summary.bytes);
+
+    for (const [problem, count] of Object.entries(summary.problems)) {
+      this.scrubProblems.inc({ problem }, count);
+    }
   }
 
   private upstreamLabel(prefix: string): string {

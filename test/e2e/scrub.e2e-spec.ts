@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -226,6 +227,14 @@ describe('scrub', () => {
   });
 
   it('reports lost blobs again, and a refetched one no more', async () => {
+    // The refetched bytes reach the store a moment after the client got them; a scrub before that
+    // would find the file still missing.
+    const deadline = Date.now() + scrubDeadlineMs;
+
+    while (!existsSync(blobFile(cached.layers[0].digest)) && Date.now() < deadline) {
+      await sleep(50);
+    }
+
     const report = await runScrub();
 
     assert.deepEqual(
@@ -235,6 +244,17 @@ describe('scrub', () => {
         [other.layers[0].digest, 'missing'],
       ].sort(),
     );
+  });
+
+  it('counts scrubs in the metrics', async () => {
+    const response = await fetch(`${wharf.baseUrl}/metrics`, { headers: { Authorization: basic('admin') } });
+    const text = await response.text();
+
+    assert.equal(response.status, 200, text.slice(0, 200));
+    assert.match(text, /^wharf_scrub_runs_total\{result="finished"\} 2$/m);
+    assert.match(text, /^wharf_scrub_problems_total\{problem="corrupt"\} 2$/m);
+    assert.match(text, /^wharf_scrub_problems_total\{problem="missing"\} 3$/m);
+    assert.match(text, /^wharf_scrub_duration_seconds_count 2$/m);
   });
 
   it('logs each broken blob', async () => {
