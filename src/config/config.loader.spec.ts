@@ -201,6 +201,21 @@ describe('validateConfig rejections', () => {
     assert.match(problem.reason, /size in bytes/);
   });
 
+  it('scrub interval defaults and limits', () => {
+    assert.equal(validateConfig({}, 'test').storage.scrub.interval, '168h');
+    assert.equal(
+      validateConfig({ storage: { scrub: { interval: '0s' } } }, 'test').storage.scrub.interval,
+      '0s',
+    );
+
+    const tooLong = problemAt(
+      problemsOf(() => validateConfig({ storage: { scrub: { interval: '30d' } } }, 'test')),
+      'storage.scrub.interval',
+    );
+
+    assert.match(tooLong.reason, /between 0s and 24d/);
+  });
+
   it('duration with unknown unit', () => {
     const problem = problemAt(
       problemsOf(() =>

@@ -116,6 +116,16 @@ export class UploadsConfig {
   purgeInterval = '1h';
 }
 
+export class ScrubConfig {
+  /**
+   * How often every stored blob is read back and checked, starting one interval after start; `0s`
+   * turns periodic scrubs off. The limit is what a Node.js timer can wait.
+   */
+  @DurationBetween('0s', '24d')
+  @Matches(durationPattern, { message: durationMessage })
+  interval = '168h';
+}
+
 export class StorageConfig {
   @MinLength(1)
   @IsString()
@@ -124,6 +134,10 @@ export class StorageConfig {
   @ValidateNested()
   @Type(() => UploadsConfig)
   uploads: UploadsConfig = new UploadsConfig();
+
+  @ValidateNested()
+  @Type(() => ScrubConfig)
+  scrub: ScrubConfig = new ScrubConfig();
 
   /** The readiness probe fails when the file system of `rootDirectory` has less free space than this. */
   @sizeAsText

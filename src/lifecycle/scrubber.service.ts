@@ -1,7 +1,16 @@
-import { ConflictException, Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import {
+  ConflictException,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 
 import { ActivityObserver } from '../common/activity-observer.js';
 import { Digest } from '../common/digest.js';
+import { WharfConfig } from '../config/config.schema.js';
+import { parseDuration } from '../config/units.js';
 import { BlobRecordStore } from '../metadata/stores/blob-record.store.js';
 import { BlobStorage } from '../storage/blob-storage.service.js';
 import { UpstreamRoutes } from '../upstream/upstream-routes.js';
@@ -57,19 +66,36 @@ export interface ScrubReport {
  * are, so a lost blob is reported again by every scrub until its image is pushed again.
  */
 @Injectable()
-export class Scrubber implements OnModuleDestroy {
+export class Scrubber implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(Scrubber.name);
   private current: ScrubReport | undefined;
   private last: ScrubReport | undefined;
   private running: Promise<void> | undefined;
   private stopping = false;
+  private readonly intervalMs: number;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(BlobRecordStore) private readonly blobs: BlobRecordStore,
     @Inject(BlobStorage) private readonly storage: BlobStorage,
     @Inject(UpstreamRoutes) private readonly routes: UpstreamRoutes,
     @Inject(ActivityObserver) private readonly activity: ActivityObserver,
-  ) {}
+    @Inject(WharfConfig) config: WharfConfig,
+  ) {
+    this.intervalMs = parseDuration(config.storage.scrub.interval) ?? 0;
+  }
+
+  /** Schedules periodic scrubs; one still running when the next is due makes that one skip. */
+  onApplicationBootstrap(): void {
+    if (this.intervalMs > 0) {
+      this.timer = setInterval(() => {
+        if (!this.current) {
+          this.start();
+        }
+      }, this.intervalMs);
+      this.timer.unref();
+    }
+  }
 
   /** Returns the scrub in progress, if any, and the last one that ended. */
   status(): { running: ScrubReport | null; last: ScrubReport | null } {
@@ -104,6 +130,7 @@ export class Scrubber implements OnModuleDestroy {
 
   /** Lets a scrub in progress stop at the next blob, so that shutdown does not wait for a full pass. */
   async onModuleDestroy(): Promise<void> {
+    clearInterval(this.timer);
     this.stopping = true;
     await this.running;
   }

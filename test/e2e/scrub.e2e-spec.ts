@@ -265,3 +265,32 @@ describe('scrub', () => {
     assert.equal(records.filter((record) => record.quarantined === true).length, 2);
   });
 });
+
+describe('periodic scrub', () => {
+  let wharf: WharfServer;
+
+  before(async () => {
+    wharf = await startWharf({ env: { WHARF_STORAGE__SCRUB__INTERVAL: '1s' } });
+  });
+
+  after(async () => {
+    await wharf?.dispose();
+  });
+
+  it('runs without being asked', async () => {
+    await new OciClient(wharf.baseUrl).pushImage('team/app', 'v1', createImage({ layerCount: 1 }));
+
+    const deadline = Date.now() + scrubDeadlineMs;
+    let last: ScrubReport | null = null;
+
+    while (last === null && Date.now() < deadline) {
+      await sleep(200);
+      last = ((await (await fetch(`${wharf.baseUrl}/api/v1/scrub`)).json()) as { last: ScrubReport | null })
+        .last;
+    }
+
+    assert.ok(last, 'no scrub ran');
+    assert.equal(last.state, 'finished');
+    assert.deepEqual(last.problems, []);
+  });
+});
