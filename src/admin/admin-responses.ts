@@ -572,6 +572,12 @@ export class ScrubReportView {
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   finishedAt: string | null;
 
+  @ApiProperty({ description: 'Blobs stored when the scrub started; 0 until they are counted.' })
+  totalBlobs: number;
+
+  @ApiProperty({ description: 'Their recorded bytes; 0 until they are counted.' })
+  totalBytes: number;
+
   @ApiProperty()
   checkedBlobs: number;
 

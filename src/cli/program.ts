@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 
 import { ConfigError, loadConfig } from '../config/config.loader.js';
+import type { WharfConfig } from '../config/config.schema.js';
 import { CliError, exitCodes, UsageError } from './cli-error.js';
 import { checkConfigFile } from './config-check.js';
 import { findPackage } from '../common/package-info.js';
@@ -23,18 +24,25 @@ export async function runCli(argv: string[], moduleUrl: string, terminal: Termin
   const packageInfo = findPackage(moduleUrl);
   const defaultConfig = () =>
     existsSync(localConfig) ? localConfig : join(packageInfo.root, 'config', 'wharf.yaml');
-  const program = buildProgram(packageInfo.version, defaultConfig, terminal);
+  // A command whose success has more than one outcome, such as `scrub`, sets its exit code here.
+  const outcome = { exitCode: exitCodes.ok as number };
+  const program = buildProgram(packageInfo.version, defaultConfig, terminal, outcome);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
 
-    return exitCodes.ok;
+    return outcome.exitCode;
   } catch (error) {
     return reportError(error, terminal);
   }
 }
 
-function buildProgram(version: string, defaultConfig: () => string, terminal: Terminal): Command {
+function buildProgram(
+  version: string,
+  defaultConfig: () => string,
+  terminal: Terminal,
+  outcome: { exitCode: number },
+): Command {
   const program = new Command('wharf')
     .description('Wharf, an OCI container registry with pull-through caching')
     .version(version, '-V, --version', 'print the version and exit')
@@ -96,6 +104,36 @@ Example:
       terminal.stdout.write(`${configFile}: valid\n`);
     });
 
+  program
+    .command('scrub')
+    .description('check every stored blob of a running Wharf against its digest, and report broken ones')
+    .option('--url <url>', 'the running Wharf; defaults to http.address and http.port of the configuration')
+    .option('-c, --config <file>', configOptionHelp)
+    .option('-u, --user <name>', 'an administrator to sign in as, when authentication is on')
+    .option(
+      '--password-stdin',
+      'read the password or an API key from the first line of standard input instead of WHARF_PASSWORD',
+    )
+    .addHelpText(
+      'after',
+      `
+Progress goes to standard error and the findings to standard output. Exit codes: 0 when every blob
+is intact, 3 when some are broken, 1 when the scrub could not run.
+
+Examples:
+  wharf scrub --url http://127.0.0.1:5000
+  printf '%s\n' "$WHARF_API_KEY" | wharf scrub --user admin --password-stdin`,
+    )
+    .action(async (options: { url?: string; config?: string; user?: string; passwordStdin?: boolean }) => {
+      const { scrubCommand } = await import('./scrub-command.js');
+      const url = options.url ?? localUrlOf(loadConfig(options.config ?? defaultConfig()));
+
+      outcome.exitCode = await scrubCommand(
+        { url, user: options.user, passwordStdin: options.passwordStdin === true },
+        terminal,
+      );
+    });
+
   const user = program
     .command('user')
     .description('manage the users of the htpasswd file; a running server reloads the file within a second');
@@ -151,6 +189,15 @@ Examples:
     });
 
   return program;
+}
+
+/** The address a command on the same machine reaches the configured listener at. */
+function localUrlOf(config: WharfConfig): string {
+  const address =
+    config.http.address === '0.0.0.0' || config.http.address === '::' ? '127.0.0.1' : config.http.address;
+  const host = address.includes(':') ? `[${address}]` : address;
+
+  return `http://${host}:${config.http.port}`;
 }
 
 function reportError(error: unknown, terminal: Terminal): number {

@@ -47,6 +47,9 @@ export interface ScrubReport {
   state: 'running' | 'finished' | 'failed';
   startedAt: number;
   finishedAt: number | null;
+  /** Blob rows and their recorded bytes when the scrub started, for progress; 0 until counted. */
+  totalBlobs: number;
+  totalBytes: number;
   checkedBlobs: number;
   checkedBytes: number;
   problems: ScrubProblem[];
@@ -112,6 +115,8 @@ export class Scrubber implements OnApplicationBootstrap, OnModuleDestroy {
       state: 'running',
       startedAt: Date.now(),
       finishedAt: null,
+      totalBlobs: 0,
+      totalBytes: 0,
       checkedBlobs: 0,
       checkedBytes: 0,
       problems: [],
@@ -139,6 +144,11 @@ export class Scrubber implements OnApplicationBootstrap, OnModuleDestroy {
     this.logger.log('scrub started');
 
     try {
+      const totals = await this.blobs.totals();
+
+      report.totalBlobs = totals.blobs;
+      report.totalBytes = totals.bytes;
+
       for (let after = ''; !this.stopping;) {
         const page = await this.blobs.list(after, pageSize);
 

@@ -3,7 +3,7 @@
  * a scrub started through the admin API finds exactly those, naming the repositories that need them.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.js';
 import { computeDigest, createImage, mediaTypes, OciClient, type Image } from '../support/oci-client.js';
@@ -34,6 +35,31 @@ interface ScrubReport {
     quarantined: boolean;
     recoverable: boolean;
   }[];
+}
+
+const mainScript = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+
+/** Runs `wharf ARGS` with `input` on standard input and returns its exit code and output. */
+function wharfCli(
+  args: string[],
+  options: { input?: string } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [mainScript, ...args],
+      { timeout: 60_000, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        resolve({
+          code: error === null ? 0 : typeof error.code === 'number' ? error.code : null,
+          stdout,
+          stderr,
+        });
+      },
+    );
+
+    child.stdin?.end(options.input ?? '');
+  });
 }
 
 /** A scrub of this small store takes well under a second; this bounds the wait for a slow machine. */
@@ -263,6 +289,30 @@ describe('scrub', () => {
     // Three in the first scrub and the two lost ones again in the second.
     assert.equal(records.length, 5);
     assert.equal(records.filter((record) => record.quarantined === true).length, 2);
+  });
+
+  it('runs from the command line and exits 3 on broken blobs', async () => {
+    const result = await wharfCli(['scrub', '--url', wharf.baseUrl, '--user', 'admin', '--password-stdin'], {
+      input: `${passwords.admin}\n`,
+    });
+
+    assert.equal(result.code, 3, result.stderr);
+    assert.match(result.stdout, /^scrub finished: \d+ blobs, .* checked in .*; 2 broken$/m);
+    assert.match(
+      result.stdout,
+      new RegExp(`^missing  ${local.layers[0].digest}  team/app \\(local\\)  lost$`, 'm'),
+    );
+    assert.match(
+      result.stdout,
+      new RegExp(`^missing  ${other.layers[0].digest}  team/other \\(local\\)  lost$`, 'm'),
+    );
+  });
+
+  it('tells the command line user to sign in', async () => {
+    const result = await wharfCli(['scrub', '--url', wharf.baseUrl]);
+
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^wharf: Wharf refused the scrub: .*; sign in with --user$/m);
   });
 });
 

@@ -33,6 +33,19 @@ export class BlobRecordStore {
     return rows.map((row) => ({ digest: row.digest, size: Number(row.size) }));
   }
 
+  /** Counts the blob rows and sums their sizes. */
+  async totals(): Promise<{ blobs: number; bytes: number }> {
+    const row = await this.db.read((manager) =>
+      manager
+        .createQueryBuilder(BlobEntity, 'b')
+        .select('COUNT(*)', 'blobs')
+        .addSelect('COALESCE(SUM(b.size), 0)', 'bytes')
+        .getRawOne<{ blobs: number | string; bytes: number | string }>(),
+    );
+
+    return { blobs: Number(row?.blobs ?? 0), bytes: Number(row?.bytes ?? 0) };
+  }
+
   /** Returns whether a blob row exists. */
   async exists(digest: string): Promise<boolean> {
     return this.db.read((manager) => manager.existsBy(BlobEntity, { digest }));
