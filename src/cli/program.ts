@@ -191,7 +191,7 @@ Examples:
   return program;
 }
 
-/** The address a command on the same machine reaches the configured listener at. */
+/** Returns the URL at which a command on the same machine reaches the configured listener. */
 function localUrlOf(config: WharfConfig): string {
   const address =
     config.http.address === '0.0.0.0' || config.http.address === '::' ? '127.0.0.1' : config.http.address;

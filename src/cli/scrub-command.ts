@@ -236,6 +236,6 @@ class AdminApiClient {
     const message = body?.errors?.[0]?.message ?? `HTTP ${response.status}`;
     const hint = response.status === 401 ? '; sign in with --user' : '';
 
-    throw new CliError(`Wharf refused the scrub: ${message}${hint}`);
+    throw new CliError(`Wharf rejected the scrub request: ${message}${hint}`);
   }
 }

@@ -8,7 +8,7 @@ export type AuthAttemptResult = 'success' | 'failure' | 'rate-limited';
 export type UpstreamRequestResult =
   'success' | 'not-found' | 'denied' | 'client-error' | 'rate-limited' | UpstreamFailureKind;
 
-/** What one scrub did, for its metrics. */
+/** A summary of one scrub, for its metrics. */
 export interface ScrubSummary {
   result: 'finished' | 'failed';
   durationSeconds: number;

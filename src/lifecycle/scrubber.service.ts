@@ -36,8 +36,8 @@ export interface ScrubProblem {
   /** True when the broken file was moved to the quarantine directory and is no longer served. */
   quarantined: boolean;
   /**
-   * True when a pull-through repository holds the blob, so the next pull through it fetches the bytes
-   * from the upstream again. A blob that only local repositories hold is lost.
+   * True when a pull-through repository has the blob, so the next pull through it fetches the bytes
+   * from the upstream again. A blob that only local repositories have is lost.
    */
   recoverable: boolean;
 }
@@ -64,9 +64,9 @@ export interface ScrubReport {
  * flat however large the store is. One scrub runs at a time.
  *
  * A file whose bytes hash to another digest is moved to the quarantine directory. A pull-through
- * repository then finds the bytes missing and fetches them again on the next pull; a local one answers
- * `BLOB_UNKNOWN` instead of sending bytes that fail the client's digest check. Rows are left as they
- * are, so a lost blob is reported again by every scrub until its image is pushed again.
+ * repository then finds the bytes missing and fetches them again on the next pull. A local one
+ * responds with `BLOB_UNKNOWN` instead of sending bytes that fail the client's digest check. Rows are
+ * left as they are, so a lost blob is reported again by every scrub until its image is pushed again.
  */
 @Injectable()
 export class Scrubber implements OnApplicationBootstrap, OnModuleDestroy {

@@ -29,7 +29,7 @@ export class StoragePaths {
     return join(this.blobsDirectory, digest.algorithm, digest.hex.slice(0, 2), digest.hex);
   }
 
-  /** Where scrubbing moves a blob file whose bytes no longer match its digest, kept for inspection. */
+  /** Returns where scrubbing moves a blob file whose bytes no longer match its digest, kept for inspection. */
   quarantine(digest: Digest): string {
     return join(this.root, 'quarantine', digest.algorithm, digest.hex);
   }

@@ -37,7 +37,8 @@ describe('UiAssets', () => {
     const icon = assets.file('favicon.svg');
 
     assert.equal(assets.available, true);
-    assert.ok(javascript && icon);
+    assert.ok(javascript);
+    assert.ok(icon);
     assert.equal(javascript.contentType, 'text/javascript; charset=utf-8');
     assert.equal(javascript.immutable, true);
     assert.equal(icon.contentType, 'image/svg+xml');
@@ -57,7 +58,8 @@ describe('UiAssets', () => {
     const assets = UiAssets.load(join(directory, 'build'));
     const javascript = assets.file('assets/index-abc123.js');
 
-    assert.ok(javascript?.brotli && javascript.gzip);
+    assert.ok(javascript?.brotli);
+    assert.ok(javascript.gzip);
     assert.equal(brotliDecompressSync(javascript.brotli).toString(), script);
     assert.equal(gunzipSync(javascript.gzip).toString(), script);
     assert.ok(javascript.brotli.length < javascript.body.length);

@@ -399,14 +399,14 @@ describe('web UI in Chromium', () => {
 
     await command.getByRole('button', { name: 'Copy' }).click();
 
-    const shown = (await command.locator('code').textContent())?.trim();
+    const shownCommand = (await command.locator('code').textContent())?.trim();
     const copied = await page.evaluate('navigator.clipboard.readText()');
 
     assert.match(
-      shown ?? '',
+      shownCommand ?? '',
       new RegExp(`^docker pull ${wharf.hostPort.replace('.', '\\.')}/demo/app:[a-z0-9]+$`),
     );
-    assert.equal(copied, shown);
+    assert.equal(copied, shownCommand);
     assert.equal(await page.getByRole('button', { name: /^Delete tag/ }).count(), 0);
     await saveScreenshot(page, 'repository');
 
@@ -471,11 +471,12 @@ describe('web UI in Chromium', () => {
     const mirror = api.body.upstreams.find((entry) => entry.prefix === 'mirror');
 
     assert.ok(mirror, 'the admin API lists the mirror upstream');
-    assert.ok(mirror.statistics.hits > 0 && mirror.statistics.misses > 0, JSON.stringify(mirror));
+    assert.ok(mirror.statistics.hits > 0, JSON.stringify(mirror));
+    assert.ok(mirror.statistics.misses > 0, JSON.stringify(mirror));
 
     const card = page.getByRole('region', { name: /mirror/ });
 
-    /** The raw number behind the value labelled `term` on the mirror's card. */
+    /** Returns the raw number behind the value labelled `term` on the mirror's card. */
     async function shownValue(term: string): Promise<number> {
       const value = card
         .locator('dt', { hasText: new RegExp(`^${term}$`) })
@@ -519,7 +520,7 @@ describe('web UI in Chromium', () => {
     await saveScreenshot(page, 'cache');
   });
 
-  it('signs in through OIDC, creates an API key that works with skopeo, and revokes it', async () => {
+  it('manages API keys after an OIDC sign-in', async () => {
     const page = await newPage();
 
     await signInWithProvider(page);

@@ -37,7 +37,7 @@ export function ErrorState({
 }
 
 /**
- * What a resource without data shows: its error with a Retry button, or the loading state. Views render
+ * Renders a resource that has no data yet: its error with a Retry button, or the loading state. Views render
  * it until `resource.data` is there; an error after that is shown next to the data instead.
  */
 export function Pending<T>({
@@ -72,7 +72,7 @@ export function NotFound({
 }: {
   title?: string;
   children?: ComponentChildren;
-  /** Where the reader goes from here; the list of repositories by default. */
+  /** The link to the next place for the reader; the list of repositories by default. */
   back?: { href: string; label: string };
 }) {
   return (
@@ -88,7 +88,7 @@ export function NotFound({
 
 /**
  * Returns whether asking again can succeed: the server was unreachable, busy or failing. A request the
- * server rejected as invalid or not allowed gets the same answer again.
+ * server rejected as invalid or not allowed gets the same response again.
  */
 function retryable(error: Error): boolean {
   return !(error instanceof ApiError) || [0, 408, 429].includes(error.status) || error.status >= 500;
