@@ -45,10 +45,10 @@ The registry API under <code>/v2/</code> and the admin API under <code>/api/v1/<
 `;
 
 /**
- * Serves the web UI under `/home`. Built files come from memory; every other path under `/home` gets
+ * Serves the web UI under `/home`. Built files come from memory. Every other path under `/home` gets
  * the app's page, whose router shows the view for the path (a repository, an image, the dashboard).
- * The UI itself is public: the app asks `/auth/session` who the caller is, and the API it calls checks
- * access on each request.
+ * The UI itself is public, because the app reads the caller from `/auth/session` and the API it calls
+ * checks access on each request.
  */
 @ApiExcludeController()
 @Controller()

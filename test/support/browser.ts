@@ -12,8 +12,8 @@ import { type Browser, type BrowserContext, chromium, type Locator, type Page } 
 export const chromiumPath = '/usr/bin/chromium';
 
 /**
- * Chromium logs every 401 and 403 response as a console error. The UI gets them on purpose: it asks who
- * is signed in, and the tests try what a reader may not do.
+ * Chromium logs every 401 and 403 response as a console error. The UI gets them on purpose when it
+ * reads who is signed in, and the tests try what a reader may not do.
  */
 const expectedRejection = /^Failed to load resource: the server responded with a status of 40[13] /;
 

@@ -195,7 +195,7 @@ describe('web UI in Chromium', () => {
         access: {
           repositories: {
             '**': { authenticated: ['read'] },
-            // The longest matching glob decides alone, so this rule repeats the read right of '**'.
+            // Only the most specific matching glob applies, so this rule repeats the read right of '**'.
             'demo/**': {
               authenticated: ['read'],
               groups: { developers: ['read', 'create', 'update', 'delete'] },
