@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,6 +134,32 @@ describe('scrub', () => {
     }
   }
 
+  /**
+   * Waits until the cache has counted `count` misses from the upstream: a cold blob is counted once its
+   * background copy is committed, which can be a moment after the client read the last byte.
+   */
+  async function waitForCacheMisses(count: number): Promise<void> {
+    const pattern = /^wharf_cache_misses_total\{upstream="hub"\} (\d+)$/m;
+    const deadline = Date.now() + scrubDeadlineMs;
+    let misses = 0;
+
+    while (Date.now() < deadline) {
+      const response = await fetch(`${wharf.baseUrl}/metrics`, {
+        headers: { Authorization: basic('admin') },
+      });
+
+      misses = Number(pattern.exec(await response.text())?.[1] ?? 0);
+
+      if (misses >= count) {
+        return;
+      }
+
+      await sleep(50);
+    }
+
+    assert.fail(`the cache counted ${misses} misses, not ${count}`);
+  }
+
   before(async () => {
     workDirectory = await mkdtemp(join(tmpdir(), 'wharf-scrub-'));
 
@@ -166,6 +191,8 @@ describe('scrub', () => {
     await client.pushImage('team/app', 'v1', local);
     await client.pushImage('team/other', 'v1', other);
     await pullThrough('hub/cached', '1', cached);
+    // The manifest, the config and the layer, each committed to the store.
+    await waitForCacheMisses(3);
     // Bytes changed on disk with the size kept, a file removed, and a cached blob changed too.
     await writeFile(blobFile(local.layers[0].digest), alteredBytes);
     await rm(blobFile(other.layers[0].digest));
@@ -259,11 +286,7 @@ describe('scrub', () => {
   it('reports lost blobs again, and a refetched one no more', async () => {
     // The refetched bytes reach the store a moment after the client got them; a scrub before that
     // would find the file still missing.
-    const deadline = Date.now() + scrubDeadlineMs;
-
-    while (!existsSync(blobFile(cached.layers[0].digest)) && Date.now() < deadline) {
-      await sleep(50);
-    }
+    await waitForCacheMisses(4);
 
     const report = await runScrub();
 
