@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { AccessConfig } from '../config/config.schema.js';
-import { type AccessAction, AccessPolicy, globToPattern } from './policy.js';
+import { globToPattern } from '../common/glob.js';
+import { type AccessAction, AccessPolicy } from './policy.js';
 import type { Subject } from './subject.js';
 
 const config: AccessConfig = Object.assign(new AccessConfig(), {

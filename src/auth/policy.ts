@@ -1,4 +1,5 @@
 import type { AccessAction, AccessConfig, RepositoryRuleConfig } from '../config/config.schema.js';
+import { globToPattern } from '../common/glob.js';
 import type { Subject } from './subject.js';
 
 export type { AccessAction };
@@ -82,22 +83,4 @@ export class AccessPolicy {
 
 function isListed(list: { users: string[]; groups: string[] }, username: string, groups: readonly string[]) {
   return list.users.includes(username) || groups.some((group) => list.groups.includes(group));
-}
-
-/**
- * Turns a repository glob into a regular expression: `**` matches any run of characters including `/`,
- * `*` matches within one path segment, and everything else matches itself.
- */
-export function globToPattern(glob: string): RegExp {
-  const source = glob
-    .split('**')
-    .map((part) =>
-      part
-        .split('*')
-        .map((literal) => literal.replace(/[.+?^${}()|[\]\\/-]/g, '\\$&'))
-        .join('[^/]*'),
-    )
-    .join('.*');
-
-  return new RegExp(`^${source}$`);
 }

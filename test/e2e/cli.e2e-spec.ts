@@ -4,7 +4,7 @@
  * htpasswd file, and that a running Wharf signs users in from the file those commands write.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -12,51 +12,26 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 
 import bcrypt from 'bcryptjs';
 
 import { parseHtpasswd } from '../../src/auth/htpasswd.js';
 import { findPackage } from '../../src/common/package-info.js';
+import { basicAuthorization } from '../support/htpasswd.js';
+import { type CliResult, runWharfCli, wharfMainScript as mainScript } from '../support/wharf-cli.js';
 import { startWharf } from '../support/wharf-server.js';
 
-const mainScript = fileURLToPath(new URL('../../src/main.js', import.meta.url));
-
-/** Maximum run time of one command; bcrypt at cost 12 takes well under a second. */
+/** Maximum run time of the interactive prompt test; bcrypt at cost 12 takes well under a second. */
 const commandTimeoutMs = 30_000;
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `wharf ARGS` with `input` on standard input and returns its exit code and output. */
-function wharf(args: string[], options: { cwd: string; input?: string }): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [mainScript, ...args],
-      { cwd: options.cwd, timeout: commandTimeoutMs, encoding: 'utf8' },
-      (error, stdout, stderr) => {
-        if (error === null) {
-          resolve({ code: 0, stdout, stderr });
-
-          return;
-        }
-
-        // A command killed by the timeout has no exit code.
-        resolve({ code: typeof error.code === 'number' ? error.code : null, stdout, stderr });
-      },
-    );
-
-    child.stdin?.end(options.input ?? '');
-  });
+/** Runs `wharf ARGS` in `cwd` with `input` on standard input. */
+function wharf(args: string[], options: { cwd: string; input?: string }): Promise<CliResult> {
+  return runWharfCli(args, options);
 }
 
 function basic(user: string, password: string): string {
-  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  return basicAuthorization(user, password);
 }
 
 describe('wharf command line', () => {

@@ -3,17 +3,17 @@
  * a scrub started through the admin API finds exactly those, naming the repositories that need them.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.js';
+import { basicAuthorization, writeHtpasswd } from '../support/htpasswd.js';
 import { computeDigest, createImage, mediaTypes, OciClient, type Image } from '../support/oci-client.js';
+import { runWharfCli } from '../support/wharf-cli.js';
 import { startWharf, type WharfServer } from '../support/wharf-server.js';
 
 const passwords = {
@@ -36,39 +36,11 @@ interface ScrubReport {
   }[];
 }
 
-const mainScript = fileURLToPath(new URL('../../src/main.js', import.meta.url));
-
-/** Runs `wharf ARGS` with `input` on standard input and returns its exit code and output. */
-function wharfCli(
-  args: string[],
-  options: { input?: string } = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [mainScript, ...args],
-      { timeout: 60_000, encoding: 'utf8' },
-      (error, stdout, stderr) => {
-        // A command killed by the timeout has no exit code.
-        let code: number | null = 0;
-
-        if (error !== null) {
-          code = typeof error.code === 'number' ? error.code : null;
-        }
-
-        resolve({ code, stdout, stderr });
-      },
-    );
-
-    child.stdin?.end(options.input ?? '');
-  });
-}
-
 /** A scrub of this small store takes well under a second; this bounds the wait for a slow machine. */
 const scrubDeadlineMs = 30_000;
 
 function basic(user: keyof typeof passwords): string {
-  return `Basic ${Buffer.from(`${user}:${passwords[user]}`).toString('base64')}`;
+  return basicAuthorization(user, passwords[user]);
 }
 
 describe('scrub', () => {
@@ -165,14 +137,7 @@ describe('scrub', () => {
 
     const htpasswdPath = join(workDirectory, 'htpasswd');
 
-    await writeFile(
-      htpasswdPath,
-      Object.entries(passwords)
-        .map(([user, password]) =>
-          execFileSync('/usr/bin/htpasswd', ['-Bbn', user, password], { encoding: 'utf8' }).trim(),
-        )
-        .join('\n') + '\n',
-    );
+    await writeHtpasswd(htpasswdPath, passwords);
     hub = await startFakeUpstream();
     hub.addImage('library/cached', '1', cached);
     wharf = await startWharf({
@@ -319,9 +284,12 @@ describe('scrub', () => {
   });
 
   it('runs from the command line and exits 3 on broken blobs', async () => {
-    const result = await wharfCli(['scrub', '--url', wharf.baseUrl, '--user', 'admin', '--password-stdin'], {
-      input: `${passwords.admin}\n`,
-    });
+    const result = await runWharfCli(
+      ['scrub', '--url', wharf.baseUrl, '--user', 'admin', '--password-stdin'],
+      {
+        input: `${passwords.admin}\n`,
+      },
+    );
 
     assert.equal(result.code, 3, result.stderr);
     assert.match(result.stdout, /^scrub finished: \d+ blobs, .* checked in .*; 2 broken$/m);
@@ -336,7 +304,7 @@ describe('scrub', () => {
   });
 
   it('tells the command line user to sign in', async () => {
-    const result = await wharfCli(['scrub', '--url', wharf.baseUrl]);
+    const result = await runWharfCli(['scrub', '--url', wharf.baseUrl]);
 
     assert.equal(result.code, 1);
     assert.match(result.stderr, /^wharf: Wharf rejected the scrub request: .*; sign in with --user$/m);
