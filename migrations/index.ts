@@ -2,6 +2,7 @@ import { CreateCoreSchema1796419662502 } from './1796419662502-create-core-schem
 import { AddUpstreamCache1796422792818 } from './1796422792818-add-upstream-cache.js';
 import { AddAuth1796500000000 } from './1796500000000-add-auth.js';
 import { AddUpstreamStatisticSamples1796600000000 } from './1796600000000-add-upstream-statistic-samples.js';
+import { AddLifecycleIndexes1796700000000 } from './1796700000000-add-lifecycle-indexes.js';
 
 /** Every migration in the order it runs; add new ones at the end and never edit one that has landed. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   AddUpstreamCache1796422792818,
   AddAuth1796500000000,
   AddUpstreamStatisticSamples1796600000000,
+  AddLifecycleIndexes1796700000000,
 ];

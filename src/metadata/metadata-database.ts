@@ -66,6 +66,14 @@ export class MetadataDatabase {
     return rows;
   }
 
+  /**
+   * Returns every row of a read-only SQL query, as of the last committed transaction, without caching
+   * the result. For background work, such as garbage collection, whose reads pulls never repeat.
+   */
+  scan<Row>(sql: string, ...parameters: SqlValue[]): Row[] {
+    return this.statement(sql).all(...parameters) as Row[];
+  }
+
   /** Returns the first row of a read-only SQL query, or undefined when there is none. */
   selectFirst<Row>(sql: string, ...parameters: SqlValue[]): Row | undefined {
     return this.selectAll<Row>(sql, ...parameters)[0];

@@ -10,6 +10,7 @@ import { MetadataDatabase } from './metadata-database.js';
 import { PullTimes } from './pull-times.service.js';
 import { ApiKeyStore } from './stores/api-key.store.js';
 import { BlobRecordStore } from './stores/blob-record.store.js';
+import { LifecycleStore } from './stores/lifecycle.store.js';
 import { ManifestStore } from './stores/manifest.store.js';
 import { RepositoryStore } from './stores/repository.store.js';
 import { RepositorySummaryStore } from './stores/repository-summary.store.js';
@@ -74,6 +75,7 @@ const stores = [
   StorageStatisticsStore,
   RepositorySummaryStore,
   UpstreamStatisticsStore,
+  LifecycleStore,
   PullTimes,
 ];
 

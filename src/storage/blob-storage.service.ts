@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 
-import type { Digest } from '../common/digest.js';
+import { Digest } from '../common/digest.js';
+import { KeyedMutex } from '../common/keyed-mutex.js';
 import type { ByteRange } from '../common/registry-content.js';
 import { BlobFileStream } from './blob-file-stream.js';
 import { ContentCache } from './content-cache.js';
@@ -28,6 +29,7 @@ const smallBlobMaxBytes = 4 * 1024 * 1024;
 /** Content-addressed blob bytes on disk. Writers go through UploadStorage; this class reads and places. */
 export class BlobStorage {
   private readonly smallBlobs: ContentCache;
+  private readonly digestLocks = new KeyedMutex();
 
   /** `smallBlobCacheBytes` bounds the memory that keeps recently read small blobs; 0 turns it off. */
   constructor(
@@ -172,6 +174,43 @@ export class BlobStorage {
     return true;
   }
 
+  /**
+   * Runs `work` while no other `exclusive` section of the same digest runs. Writers hold it from placing
+   * a blob's bytes until its row is recorded, and garbage collection holds it from deleting the row
+   * until the file is gone, so neither ever sees the other half done.
+   */
+  exclusive<T>(digest: Digest, work: () => Promise<T>): Promise<T> {
+    return this.digestLocks.run(digest.toString(), work);
+  }
+
+  /** Lists every stored blob file with its size and last change (epoch milliseconds). */
+  async *files(): AsyncGenerator<{ digest: Digest; size: number; changedAt: number }> {
+    for (const algorithm of await listDirectory(this.paths.blobListing())) {
+      for (const shard of await listDirectory(this.paths.blobListing(algorithm))) {
+        for (const hex of await listDirectory(this.paths.blobListing(algorithm, shard))) {
+          const text = `${algorithm}:${hex}`;
+
+          if (!Digest.isValid(text)) {
+            continue;
+          }
+
+          const digest = Digest.parse(text);
+          const info = await stat(this.paths.blob(digest)).catch((error: unknown) => {
+            if (isNotFound(error)) {
+              return undefined;
+            }
+
+            throw error;
+          });
+
+          if (info?.isFile()) {
+            yield { digest, size: info.size, changedAt: info.mtimeMs };
+          }
+        }
+      }
+    }
+  }
+
   /** Deletes a blob's bytes; only garbage collection may call this, once nothing references them. */
   async remove(digest: Digest): Promise<void> {
     this.smallBlobs.delete(digest.toString());
@@ -187,6 +226,19 @@ async function syncFile(path: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/** Lists a directory's entries, or none when it does not exist. */
+async function listDirectory(path: string): Promise<string[]> {
+  try {
+    return await readdir(path);
+  } catch (error) {
+    if (isNotFound(error)) {
+      return [];
+    }
+
+    throw error;
   }
 }
 

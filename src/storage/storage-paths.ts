@@ -29,6 +29,11 @@ export class StoragePaths {
     return join(this.blobsDirectory, digest.algorithm, digest.hex.slice(0, 2), digest.hex);
   }
 
+  /** A directory inside `blobs/`, such as an algorithm's or a shard's, for listing stored blobs. */
+  blobListing(...parts: string[]): string {
+    return join(this.blobsDirectory, ...parts);
+  }
+
   /** Returns where scrubbing moves a blob file whose bytes no longer match its digest, kept for inspection. */
   quarantine(digest: Digest): string {
     return join(this.root, 'quarantine', digest.algorithm, digest.hex);

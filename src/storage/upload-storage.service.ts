@@ -126,13 +126,16 @@ export class UploadStorage {
    * mismatch the upload is deleted, so nothing of it is stored. Returns the blob's size.
    *
    * `onVerified` runs once the bytes match, before they are flushed to disk and moved, which for a large
-   * blob takes a while: a reader of the upload file may finish then.
+   * blob takes a while: a reader of the upload file may finish then. `record` runs right after the move,
+   * under the digest's exclusive section, so that garbage collection never deletes the bytes between
+   * the move and the row that `record` writes.
    */
   async commit(
     uploadId: string,
     digest: Digest,
     expectedSize?: number,
     onVerified?: () => void,
+    record?: (size: number) => Promise<void>,
   ): Promise<number> {
     return this.locks.run(uploadId, async () => {
       const size = await this.requireSize(uploadId);
@@ -149,7 +152,10 @@ export class UploadStorage {
         }
 
         onVerified?.();
-        await this.blobs.place(this.paths.uploadData(uploadId), digest);
+        await this.blobs.exclusive(digest, async () => {
+          await this.blobs.place(this.paths.uploadData(uploadId), digest);
+          await record?.(size);
+        });
       } catch (error) {
         await this.removeUnlocked(uploadId);
 
@@ -162,8 +168,11 @@ export class UploadStorage {
     });
   }
 
-  /** Stores a small payload held in memory, such as a manifest, through the same verified path. */
-  async writeBytes(bytes: Buffer, digest: Digest): Promise<void> {
+  /**
+   * Stores a small payload held in memory, such as a manifest, through the same verified path; `record`
+   * runs as in `commit`.
+   */
+  async writeBytes(bytes: Buffer, digest: Digest, record?: () => Promise<void>): Promise<void> {
     const uploadId = randomUUID();
 
     await this.create(uploadId);
@@ -176,7 +185,7 @@ export class UploadStorage {
       throw error;
     }
 
-    await this.commit(uploadId, digest, bytes.length);
+    await this.commit(uploadId, digest, bytes.length, undefined, record);
   }
 
   async remove(uploadId: string): Promise<void> {

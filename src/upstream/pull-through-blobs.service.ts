@@ -117,9 +117,7 @@ export class PullThroughBlobs {
    * repository can read a blob its upstream counterpart lacks.
    */
   private async linkStoredBytes(target: UpstreamTarget, digest: Digest): Promise<number | undefined> {
-    const size = await this.blobs.size(digest);
-
-    if (size === undefined || this.transfers.has(this.key(target, digest))) {
+    if ((await this.blobs.size(digest)) === undefined || this.transfers.has(this.key(target, digest))) {
       return undefined;
     }
 
@@ -129,9 +127,18 @@ export class PullThroughBlobs {
 
     response.body.resume();
     this.assertFound(target, digest, response);
-    await this.cache.linkFetchedBlob(target.localName, digest.toString(), size);
 
-    return size;
+    // Checked again under the digest's exclusive section: garbage collection may have deleted the
+    // bytes during the upstream request.
+    return this.blobs.exclusive(digest, async () => {
+      const size = await this.blobs.size(digest);
+
+      if (size !== undefined) {
+        await this.cache.linkFetchedBlob(target.localName, digest.toString(), size);
+      }
+
+      return size;
+    });
   }
 
   private async cachedSize(target: UpstreamTarget, digest: Digest): Promise<number | undefined> {
@@ -212,8 +219,13 @@ export class PullThroughBlobs {
       });
 
       // Readers may take the last byte as soon as the bytes match; flushing and moving them comes after.
-      await this.uploads.commit(uploadId, digest, transfer.size, () => transfer.verified());
-      await this.cache.linkFetchedBlob(target.localName, digest.toString(), size);
+      await this.uploads.commit(
+        uploadId,
+        digest,
+        transfer.size,
+        () => transfer.verified(),
+        () => this.cache.linkFetchedBlob(target.localName, digest.toString(), size),
+      );
       this.statistics.miss(target.upstream.prefix, target.localName, size);
       this.statistics.pulled(target.localName, digest.toString(), 'blob');
     } catch (error) {

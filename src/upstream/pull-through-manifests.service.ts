@@ -218,20 +218,21 @@ export class PullThroughManifests {
       const digest = this.verifiedDigest(target, reference, bytes, response.headers['docker-content-digest']);
       const parsed = this.parse(target, bytes, mediaType);
 
-      await this.uploads.writeBytes(bytes, digest);
-      await this.cache.saveFetchedManifest({
-        manifest: {
-          repository: target.localName,
-          digest: digest.toString(),
-          mediaType: parsed.mediaType,
-          size: bytes.length,
-          artifactType: parsed.artifactType,
-          subjectDigest: parsed.subject?.digest ?? null,
-          annotations: parsed.annotations,
-        },
-        references: parsed.references,
-        tags: tag === undefined ? [] : [tag],
-      });
+      await this.uploads.writeBytes(bytes, digest, () =>
+        this.cache.saveFetchedManifest({
+          manifest: {
+            repository: target.localName,
+            digest: digest.toString(),
+            mediaType: parsed.mediaType,
+            size: bytes.length,
+            artifactType: parsed.artifactType,
+            subjectDigest: parsed.subject?.digest ?? null,
+            annotations: parsed.annotations,
+          },
+          references: parsed.references,
+          tags: tag === undefined ? [] : [tag],
+        }),
+      );
       this.statistics.miss(target.upstream.prefix, target.localName, bytes.length);
       this.statistics.pulled(target.localName, digest.toString(), 'manifest');
 

@@ -57,28 +57,30 @@ export class ManifestService {
     // Checked here and again inside the transaction: the first check keeps a rejected manifest's bytes
     // off the disk, the second guards against a blob deleted in between.
     await this.manifests.assertReferencesExist(push.name, parsed.references);
-    await this.uploads.writeBytes(push.bytes, digest);
 
     const tags = [
       ...new Set([...(push.reference.tag === undefined ? [] : [push.reference.tag]), ...push.tags]),
     ];
+    let changes: TagChanges = { created: [], moved: [] };
 
-    const changes = await this.manifests.save(
-      {
-        manifest: {
-          repository: push.name,
-          digest: digest.toString(),
-          mediaType: parsed.mediaType,
-          size: push.bytes.length,
-          artifactType: parsed.artifactType,
-          subjectDigest: parsed.subject?.digest ?? null,
-          annotations: parsed.annotations,
+    await this.uploads.writeBytes(push.bytes, digest, async () => {
+      changes = await this.manifests.save(
+        {
+          manifest: {
+            repository: push.name,
+            digest: digest.toString(),
+            mediaType: parsed.mediaType,
+            size: push.bytes.length,
+            artifactType: parsed.artifactType,
+            subjectDigest: parsed.subject?.digest ?? null,
+            annotations: parsed.annotations,
+          },
+          references: parsed.references,
+          tags,
         },
-        references: parsed.references,
-        tags,
-      },
-      push.permissions,
-    );
+        push.permissions,
+      );
+    });
 
     return { digest: digest.toString(), subjectDigest: parsed.subject?.digest ?? null, tags: changes };
   }

@@ -63,9 +63,10 @@ export class UploadService {
     }
 
     try {
-      const size = await this.uploads.commit(uploadId, digest);
+      const size = await this.uploads.commit(uploadId, digest, undefined, undefined, (stored) =>
+        this.blobRecords.link(name, digest.toString(), stored),
+      );
 
-      await this.blobRecords.link(name, digest.toString(), size);
       this.activity?.recordUpload(size);
 
       return size;
@@ -94,9 +95,10 @@ export class UploadService {
       throw error;
     }
 
-    const size = await this.uploads.commit(uploadId, digest, length);
+    const size = await this.uploads.commit(uploadId, digest, length, undefined, (stored) =>
+      this.blobRecords.link(name, digest.toString(), stored),
+    );
 
-    await this.blobRecords.link(name, digest.toString(), size);
     this.activity?.recordUpload(size);
 
     return size;

@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 import { epochMs } from './epoch-ms.transformer.js';
 
@@ -11,6 +11,7 @@ export class BlobEntity {
   @Column({ type: 'bigint', transformer: epochMs })
   size: number;
 
+  @Index('idx_blobs_created_at')
   @Column({ type: 'bigint', name: 'created_at', transformer: epochMs })
   createdAt: number;
 }

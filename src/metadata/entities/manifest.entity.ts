@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 import { epochMs } from './epoch-ms.transformer.js';
 
@@ -11,6 +11,7 @@ export class ManifestEntity {
   @Column({ type: 'integer', name: 'repository_id' })
   repositoryId: number;
 
+  @Index('idx_manifests_digest')
   @Column({ type: 'varchar', length: 150 })
   digest: string;
 
@@ -34,7 +35,7 @@ export class ManifestEntity {
   @Column({ type: 'bigint', name: 'created_at', transformer: epochMs })
   createdAt: number;
 
-  /** Last time a client pulled it through a pull-through prefix; eviction uses it. */
+  /** Last time a client pulled it through `/v2`; retention rules and eviction use it. */
   @Column({ type: 'bigint', name: 'last_pulled_at', nullable: true, transformer: epochMs })
   lastPulledAt: number | null;
 }
