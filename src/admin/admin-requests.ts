@@ -165,3 +165,13 @@ function digestProblem(value: unknown): string {
     throw error;
   }
 }
+
+export class StartGcQuery {
+  @ApiPropertyOptional({
+    description: '`true` deletes nothing and reports what a real run would delete.',
+    enum: ['true', 'false'],
+    default: 'false',
+  })
+  @IsIn(['true', 'false'], { message: 'dryRun must be true or false' })
+  dryRun: 'true' | 'false' = 'false';
+}

@@ -602,3 +602,116 @@ export class ScrubStatusView {
   })
   last: ScrubReportView | null;
 }
+
+export class GcRemovalsView {
+  @ApiProperty()
+  tags: number;
+
+  @ApiProperty()
+  manifests: number;
+
+  @ApiProperty({ description: "Repositories' links to blobs that none of their manifests uses." })
+  links: number;
+
+  @ApiProperty()
+  blobs: number;
+
+  @ApiProperty({ description: 'Blob files without a row, such as those a crash left behind.' })
+  files: number;
+
+  @ApiProperty({ description: 'Bytes of the blobs and files deleted from disk.' })
+  bytes: number;
+}
+
+export class GcQuotaView {
+  @ApiProperty({ example: 'docker' })
+  upstream: string;
+
+  @ApiProperty({ description: "The upstream's `maxSize` in bytes." })
+  maxSize: number;
+
+  @ApiProperty({ description: 'Bytes the cache stored before eviction.' })
+  sizeBefore: number;
+
+  @ApiProperty({ description: 'Bytes the cache stores after eviction.' })
+  sizeAfter: number;
+
+  @ApiProperty()
+  evictedImages: number;
+}
+
+export class GcDeletionView {
+  @ApiProperty({ enum: ['tag', 'manifest', 'blob', 'file'] })
+  kind: 'tag' | 'manifest' | 'blob' | 'file';
+
+  @ApiProperty({ type: String, nullable: true })
+  repository: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The tag deleted, or for a manifest the tags that went with it, comma-separated.',
+  })
+  tag: string | null;
+
+  @ApiProperty()
+  digest: string;
+
+  @ApiProperty({ type: Number, nullable: true })
+  size: number | null;
+
+  @ApiProperty({
+    enum: ['retention', 'untagged', 'orphaned-referrer', 'unreferenced', 'quota', 'orphaned-file'],
+  })
+  reason: string;
+}
+
+export class GcReportView {
+  @ApiProperty({ enum: ['running', 'finished', 'failed'] })
+  state: 'running' | 'finished' | 'failed';
+
+  @ApiProperty({ description: 'A dry run deletes nothing and lists what a real run would delete.' })
+  dryRun: boolean;
+
+  @ApiProperty({ format: 'date-time' })
+  startedAt: string;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  finishedAt: string | null;
+
+  @ApiProperty({ type: String, nullable: true, enum: ['retention', 'quotas', 'blobs', 'files'] })
+  phase: 'retention' | 'quotas' | 'blobs' | 'files' | null;
+
+  @ApiProperty({ description: 'Repositories, images or blobs done in this phase.' })
+  phaseDone: number;
+
+  @ApiProperty({ description: 'Their number, or 0 when unknown.' })
+  phaseTotal: number;
+
+  @ApiProperty({ type: () => GcRemovalsView })
+  removed: GcRemovalsView;
+
+  @ApiProperty({ type: () => [GcQuotaView] })
+  quotas: GcQuotaView[];
+
+  @ApiProperty({ type: () => [GcDeletionView], description: 'The first 1,000 deletions.' })
+  deletions: GcDeletionView[];
+
+  @ApiProperty({ description: 'Deletions not listed in `deletions`.' })
+  unlistedDeletions: number;
+
+  @ApiProperty({ type: String, nullable: true, description: 'Why a failed run stopped.' })
+  error: string | null;
+}
+
+export class GcStatusView {
+  @ApiProperty({ type: () => GcReportView, nullable: true, description: 'The run in progress.' })
+  running: GcReportView | null;
+
+  @ApiProperty({
+    type: () => GcReportView,
+    nullable: true,
+    description: 'The last run that ended since Wharf started.',
+  })
+  last: GcReportView | null;
+}

@@ -7,6 +7,7 @@ import { UpstreamModule } from '../upstream/upstream.module.js';
 import { AdminContentReader } from './content-reader.js';
 import { ImageMeasurer } from './image-measurer.js';
 import { ManifestDetails } from './manifest-details.service.js';
+import { GcController } from './gc.controller.js';
 import { RepositoriesController } from './repositories.controller.js';
 import { RepositoryListing } from './repository-listing.service.js';
 import { RepositoryPermissions } from './repository-permissions.js';
@@ -20,7 +21,7 @@ import { UpstreamsController } from './upstreams.controller.js';
  */
 @Module({
   imports: [AuthModule, DistributionModule, UpstreamModule, LifecycleModule],
-  controllers: [RepositoriesController, UpstreamsController, SystemController, ScrubController],
+  controllers: [RepositoriesController, UpstreamsController, SystemController, ScrubController, GcController],
   providers: [AdminContentReader, ImageMeasurer, ManifestDetails, RepositoryListing, RepositoryPermissions],
 })
 export class AdminModule {}

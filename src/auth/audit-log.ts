@@ -4,7 +4,16 @@ import type { Logger } from 'pino';
 import { RootLogger } from '../common/root-logger.js';
 
 export type AuditEvent =
-  'push' | 'tag-move' | 'delete' | 'login' | 'login-failed' | 'logout' | 'api-key-create' | 'api-key-revoke';
+  | 'push'
+  | 'tag-move'
+  | 'delete'
+  | 'login'
+  | 'login-failed'
+  | 'logout'
+  | 'api-key-create'
+  | 'api-key-revoke'
+  | 'gc-delete'
+  | 'quarantine';
 
 /**
  * Writes audit records: ordinary log lines marked `"audit": true`, so a log pipeline can route them to

@@ -23,6 +23,8 @@ class IgnoredActivity extends ActivityObserver {
   recordCacheMiss(): void {}
   recordAuthAttempt(): void {}
   recordScrub(): void {}
+  recordGc(): void {}
+  recordEviction(): void {}
 }
 
 describe('Credentials cache', () => {

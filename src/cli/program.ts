@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 
 import { ConfigError, loadConfig } from '../config/config.loader.js';
 import type { WharfConfig } from '../config/config.schema.js';
+import type { AdminConnectionOptions } from './admin-job.js';
 import { CliError, exitCodes, UsageError } from './cli-error.js';
 import { checkConfigFile } from './config-check.js';
 import { findPackage } from '../common/package-info.js';
@@ -104,16 +105,11 @@ Example:
       terminal.stdout.write(`${configFile}: valid\n`);
     });
 
-  program
-    .command('scrub')
-    .description('check every stored blob of a running Wharf against its digest, and report broken ones')
-    .option('--url <url>', 'the running Wharf; defaults to http.address and http.port of the configuration')
-    .option('-c, --config <file>', configOptionHelp)
-    .option('-u, --user <name>', 'an administrator to sign in as, when authentication is on')
-    .option(
-      '--password-stdin',
-      'read the password or an API key from the first line of standard input instead of WHARF_PASSWORD',
-    )
+  withAdminConnection(
+    program
+      .command('scrub')
+      .description('check every stored blob of a running Wharf against its digest, and report broken ones'),
+  )
     .addHelpText(
       'after',
       `
@@ -122,14 +118,37 @@ is intact, 3 when some are broken, 1 when the scrub could not run.
 
 Examples:
   wharf scrub --url http://127.0.0.1:5000
-  printf '%s\n' "$WHARF_API_KEY" | wharf scrub --user admin --password-stdin`,
+  printf '%s\\n' "$WHARF_API_KEY" | wharf scrub --user admin --password-stdin`,
     )
-    .action(async (options: { url?: string; config?: string; user?: string; passwordStdin?: boolean }) => {
+    .action(async (options: AdminConnectionFlags) => {
       const { scrubCommand } = await import('./scrub-command.js');
-      const url = options.url ?? localUrlOf(loadConfig(options.config ?? defaultConfig()));
 
-      outcome.exitCode = await scrubCommand(
-        { url, user: options.user, passwordStdin: options.passwordStdin === true },
+      outcome.exitCode = await scrubCommand(adminConnectionOf(options, defaultConfig), terminal);
+    });
+
+  withAdminConnection(
+    program
+      .command('gc')
+      .description(
+        'run garbage collection on a running Wharf: retention rules, cache quotas, and unreferenced content',
+      )
+      .option('--dry-run', 'delete nothing; list what a real run would delete'),
+  )
+    .addHelpText(
+      'after',
+      `
+Progress goes to standard error and what was deleted to standard output. Exit codes: 0 when the run
+finished, 1 when it could not run or failed.
+
+Examples:
+  wharf gc --dry-run --url http://127.0.0.1:5000
+  printf '%s\\n' "$WHARF_API_KEY" | wharf gc --user admin --password-stdin`,
+    )
+    .action(async (options: AdminConnectionFlags & { dryRun?: boolean }) => {
+      const { gcCommand } = await import('./gc-command.js');
+
+      outcome.exitCode = await gcCommand(
+        { ...adminConnectionOf(options, defaultConfig), dryRun: options.dryRun === true },
         terminal,
       );
     });
@@ -192,6 +211,35 @@ Examples:
 }
 
 /** Returns the URL at which a command on the same machine reaches the configured listener. */
+/** The options of the commands that sign in to a running Wharf's admin API, as Commander parses them. */
+interface AdminConnectionFlags {
+  url?: string;
+  config?: string;
+  user?: string;
+  passwordStdin?: boolean;
+}
+
+/** Adds the options that say which running Wharf to reach and how to sign in to it. */
+function withAdminConnection(command: Command): Command {
+  return command
+    .option('--url <url>', 'the running Wharf; defaults to http.address and http.port of the configuration')
+    .option('-c, --config <file>', configOptionHelp)
+    .option('-u, --user <name>', 'an administrator to sign in as, when authentication is on')
+    .option(
+      '--password-stdin',
+      'read the password or an API key from the first line of standard input instead of WHARF_PASSWORD',
+    );
+}
+
+function adminConnectionOf(
+  options: AdminConnectionFlags,
+  defaultConfig: () => string,
+): AdminConnectionOptions {
+  const url = options.url ?? localUrlOf(loadConfig(options.config ?? defaultConfig()));
+
+  return { url, user: options.user, passwordStdin: options.passwordStdin === true };
+}
+
 function localUrlOf(config: WharfConfig): string {
   const address =
     config.http.address === '0.0.0.0' || config.http.address === '::' ? '127.0.0.1' : config.http.address;

@@ -17,6 +17,23 @@ export interface ScrubSummary {
   problems: Record<'missing' | 'corrupt' | 'size', number>;
 }
 
+/** What one garbage collection deleted; `bytes` are those of blobs and files removed from disk. */
+export interface GcRemovals {
+  tags: number;
+  manifests: number;
+  links: number;
+  blobs: number;
+  files: number;
+  bytes: number;
+}
+
+/** A summary of one garbage collection, for its metrics. */
+export interface GcSummary {
+  result: 'finished' | 'failed';
+  durationSeconds: number;
+  removed: GcRemovals;
+}
+
 /**
  * Receives counts of what the registry does: uploads, upstream requests, cache hits and sign-in
  * attempts. The metrics module provides the implementation, and the modules that do the work depend on
@@ -40,4 +57,10 @@ export abstract class ActivityObserver {
 
   /** Counts a scrub that ended, with the blobs it read and the problems it found. */
   abstract recordScrub(summary: ScrubSummary): void;
+
+  /** Counts a garbage collection that ended, with what it deleted. */
+  abstract recordGc(summary: GcSummary): void;
+
+  /** Counts an image evicted from the cache of `upstream`, which then holds `bytes` less. */
+  abstract recordEviction(upstream: string, bytes: number): void;
 }

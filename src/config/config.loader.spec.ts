@@ -216,6 +216,64 @@ describe('validateConfig rejections', () => {
     assert.match(tooLong.reason, /between 0s and 24d/);
   });
 
+  it('garbage collection defaults and limits', () => {
+    const defaults = validateConfig({}, 'test').storage;
+
+    assert.deepEqual({ ...defaults.gc }, { interval: '24h', delay: '1h' });
+    assert.deepEqual(defaults.retention, []);
+
+    const tooLong = problemAt(
+      problemsOf(() => validateConfig({ storage: { gc: { interval: '25d' } } }, 'test')),
+      'storage.gc.interval',
+    );
+
+    assert.match(tooLong.reason, /between 0s and 24d/);
+  });
+
+  it('retention rules', () => {
+    const rule = {
+      repositories: 'team/**',
+      keepLast: 10,
+      keepTags: ['v*'],
+      keepWithin: '30d',
+      deleteUntaggedAfter: '7d',
+    };
+
+    assert.deepEqual(
+      { ...validateConfig({ storage: { retention: [rule] } }, 'test').storage.retention[0] },
+      rule,
+    );
+
+    const problems = problemsOf(() =>
+      validateConfig(
+        { storage: { retention: [{ keepLast: -1, keepTags: 'v*', deleteUntaggedAfter: 'a week' }] } },
+        'test',
+      ),
+    );
+
+    assert.match(problemAt(problems, 'storage.retention.0.repositories').reason, /string/);
+    assert.match(problemAt(problems, 'storage.retention.0.keepLast').reason, /not be less than 0/);
+    assert.match(problemAt(problems, 'storage.retention.0.keepTags').reason, /array/);
+    assert.match(problemAt(problems, 'storage.retention.0.deleteUntaggedAfter').reason, /duration/);
+  });
+
+  it('cache quota sizes', () => {
+    const upstream = { prefix: 'hub', url: 'http://127.0.0.1:5000' };
+
+    assert.equal(
+      validateConfig({ upstreams: [{ ...upstream, maxSize: '50GiB' }] }, 'test').upstreams[0].maxSize,
+      '50GiB',
+    );
+    assert.equal(validateConfig({ upstreams: [upstream] }, 'test').upstreams[0].maxSize, undefined);
+    assert.match(
+      problemAt(
+        problemsOf(() => validateConfig({ upstreams: [{ ...upstream, maxSize: 'lots' }] }, 'test')),
+        'upstreams.0.maxSize',
+      ).reason,
+      /size in bytes/,
+    );
+  });
+
   it('duration with unknown unit', () => {
     const problem = problemAt(
       problemsOf(() =>

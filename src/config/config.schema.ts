@@ -126,6 +126,58 @@ export class ScrubConfig {
   interval = '168h';
 }
 
+export class GcConfig {
+  /**
+   * How often garbage collection runs, starting one interval after start; `0s` turns periodic runs
+   * off. The limit is what a Node.js timer can wait.
+   */
+  @DurationBetween('0s', '24d')
+  @Matches(durationPattern, { message: durationMessage })
+  interval = '24h';
+
+  /**
+   * Grace period: nothing stored, linked or pulled more recently than this is collected, so that a blob
+   * uploaded just before its manifest is still there when the manifest arrives.
+   */
+  @Matches(durationPattern, { message: durationMessage })
+  delay = '1h';
+}
+
+/**
+ * A retention rule for the repositories matching `repositories`. A tag is kept when any
+ * `keep` setting keeps it; a rule with no `keep` setting keeps every tag. Untagged manifests are
+ * deleted only when `deleteUntaggedAfter` is set.
+ */
+export class RetentionRule {
+  /** Repository glob: `*` matches within one path segment, `**` across segments. */
+  @MinLength(1)
+  @IsString()
+  repositories: string;
+
+  /** Keep this many tags, the most recently pushed or pulled first. */
+  @IsOptional()
+  @Min(0)
+  @IsInt()
+  keepLast?: number;
+
+  /** Keep tags matching any of these globs, such as `v*` or `latest`. */
+  @IsOptional()
+  @IsArray()
+  @MinLength(1, { each: true })
+  @IsString({ each: true })
+  keepTags?: string[];
+
+  /** Keep tags pushed or pulled within this long. */
+  @IsOptional()
+  @Matches(durationPattern, { message: durationMessage })
+  keepWithin?: string;
+
+  /** Delete manifests without a tag once they have been neither pushed nor pulled for this long. */
+  @IsOptional()
+  @Matches(durationPattern, { message: durationMessage })
+  deleteUntaggedAfter?: string;
+}
+
 export class StorageConfig {
   @MinLength(1)
   @IsString()
@@ -138,6 +190,16 @@ export class StorageConfig {
   @ValidateNested()
   @Type(() => ScrubConfig)
   scrub: ScrubConfig = new ScrubConfig();
+
+  @ValidateNested()
+  @Type(() => GcConfig)
+  gc: GcConfig = new GcConfig();
+
+  /** Retention rules, the first matching a repository applies to it; without one, every tag stays. */
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => RetentionRule)
+  retention: RetentionRule[] = [];
 
   /** The readiness probe fails when the file system of `rootDirectory` has less free space than this. */
   @sizeAsText
@@ -202,6 +264,15 @@ export class UpstreamConfig {
   /** How long an upstream "not found" is remembered, so repeats do not reach the upstream. */
   @Matches(durationPattern, { message: durationMessage })
   notFoundTtl = '30s';
+
+  /**
+   * Maximum bytes the cache of this upstream may store; garbage collection evicts the least recently
+   * pulled images until it stores less. Unset means no limit.
+   */
+  @IsOptional()
+  @sizeAsText
+  @Matches(sizePattern, { message: sizeMessage })
+  maxSize?: string;
 }
 
 export class StatisticsConfig {

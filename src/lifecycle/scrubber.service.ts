@@ -1,5 +1,4 @@
 import {
-  ConflictException,
   Inject,
   Injectable,
   Logger,
@@ -7,6 +6,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 
+import { AuditLog } from '../auth/audit-log.js';
 import { ActivityObserver } from '../common/activity-observer.js';
 import { Digest } from '../common/digest.js';
 import { WharfConfig } from '../config/config.schema.js';
@@ -14,6 +14,7 @@ import { parseDuration } from '../config/units.js';
 import { BlobRecordStore } from '../metadata/stores/blob-record.store.js';
 import { BlobStorage } from '../storage/blob-storage.service.js';
 import { UpstreamRoutes } from '../upstream/upstream-routes.js';
+import { BackgroundJob, type JobReport } from './background-job.js';
 
 /** Blob rows read per query while scrubbing. */
 const pageSize = 500;
@@ -42,19 +43,28 @@ export interface ScrubProblem {
   recoverable: boolean;
 }
 
-/** Progress and findings of one scrub. Times are epoch milliseconds. */
-export interface ScrubReport {
-  state: 'running' | 'finished' | 'failed';
-  startedAt: number;
-  finishedAt: number | null;
+/** Progress and findings of one scrub. */
+export interface ScrubReport extends JobReport {
   /** Blob rows and their recorded bytes when the scrub started, for progress; 0 until counted. */
   totalBlobs: number;
   totalBytes: number;
   checkedBlobs: number;
   checkedBytes: number;
   problems: ScrubProblem[];
-  /** The reason a failed scrub stopped. */
-  error: string | null;
+}
+
+function newReport(): ScrubReport {
+  return {
+    state: 'running',
+    startedAt: Date.now(),
+    finishedAt: null,
+    totalBlobs: 0,
+    totalBytes: 0,
+    checkedBlobs: 0,
+    checkedBytes: 0,
+    problems: [],
+    error: null,
+  };
 }
 
 /**
@@ -71,114 +81,81 @@ export interface ScrubReport {
 @Injectable()
 export class Scrubber implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(Scrubber.name);
-  private current: ScrubReport | undefined;
-  private last: ScrubReport | undefined;
-  private running: Promise<void> | undefined;
-  private stopping = false;
+  private readonly job: BackgroundJob<ScrubReport>;
   private readonly intervalMs: number;
-  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(BlobRecordStore) private readonly blobs: BlobRecordStore,
     @Inject(BlobStorage) private readonly storage: BlobStorage,
     @Inject(UpstreamRoutes) private readonly routes: UpstreamRoutes,
     @Inject(ActivityObserver) private readonly activity: ActivityObserver,
+    @Inject(AuditLog) private readonly audit: AuditLog,
     @Inject(WharfConfig) config: WharfConfig,
   ) {
     this.intervalMs = parseDuration(config.storage.scrub.interval) ?? 0;
+    this.job = new BackgroundJob<ScrubReport>({
+      name: 'scrub',
+      statusRoute: '/api/v1/scrub',
+      work: (report, stopping) => this.run(report, stopping),
+      ended: (report) => this.ended(report),
+    });
   }
 
-  /** Schedules periodic scrubs; one still running when the next is due makes that one skip. */
+  /** Schedules periodic scrubs. */
   onApplicationBootstrap(): void {
-    if (this.intervalMs > 0) {
-      this.timer = setInterval(() => {
-        if (!this.current) {
-          this.start();
-        }
-      }, this.intervalMs);
-      this.timer.unref();
-    }
+    this.job.schedule(this.intervalMs, () => newReport());
   }
 
   /** Returns the scrub in progress, if any, and the last one that ended. */
   status(): { running: ScrubReport | null; last: ScrubReport | null } {
-    return { running: this.current ?? null, last: this.last ?? null };
+    return this.job.status();
   }
 
   /** Starts a scrub in the background and returns its report so far; 409 while one runs. */
   start(): ScrubReport {
-    if (this.current) {
-      throw new ConflictException('a scrub is already running; follow it with GET /api/v1/scrub');
-    }
-
-    const report: ScrubReport = {
-      state: 'running',
-      startedAt: Date.now(),
-      finishedAt: null,
-      totalBlobs: 0,
-      totalBytes: 0,
-      checkedBlobs: 0,
-      checkedBytes: 0,
-      problems: [],
-      error: null,
-    };
-
-    this.current = report;
-    this.running = this.run(report).finally(() => {
-      this.current = undefined;
-      this.last = report;
-      this.running = undefined;
-    });
-
-    return report;
+    return this.job.start(newReport());
   }
 
   /** Lets a scrub in progress stop at the next blob, so that shutdown does not wait for a full pass. */
   async onModuleDestroy(): Promise<void> {
-    clearInterval(this.timer);
-    this.stopping = true;
-    await this.running;
+    await this.job.stop();
   }
 
-  private async run(report: ScrubReport): Promise<void> {
+  private async run(report: ScrubReport, stopping: () => boolean): Promise<void> {
     this.logger.log('scrub started');
 
-    try {
-      const totals = await this.blobs.totals();
+    const totals = await this.blobs.totals();
 
-      report.totalBlobs = totals.blobs;
-      report.totalBytes = totals.bytes;
+    report.totalBlobs = totals.blobs;
+    report.totalBytes = totals.bytes;
 
-      for (let after = ''; !this.stopping;) {
-        const page = await this.blobs.list(after, pageSize);
+    for (let after = ''; !stopping();) {
+      const page = await this.blobs.list(after, pageSize);
 
-        for (const blob of page) {
-          if (this.stopping) {
-            break;
-          }
-
-          await this.check(report, blob.digest, blob.size);
-        }
-
-        if (page.length < pageSize) {
+      for (const blob of page) {
+        if (stopping()) {
           break;
         }
 
-        after = page[page.length - 1].digest;
+        await this.check(report, blob.digest, blob.size);
       }
 
-      report.state = this.stopping ? 'failed' : 'finished';
-      report.error = this.stopping ? 'stopped because Wharf is shutting down' : null;
-    } catch (error) {
-      report.state = 'failed';
-      report.error = error instanceof Error ? error.message : String(error);
-      this.logger.error({ err: error, checkedBlobs: report.checkedBlobs }, 'scrub failed');
+      if (page.length < pageSize) {
+        break;
+      }
+
+      after = page[page.length - 1].digest;
+    }
+  }
+
+  private ended(report: ScrubReport): void {
+    if (report.state === 'failed') {
+      this.logger.error({ reason: report.error, checkedBlobs: report.checkedBlobs }, 'scrub failed');
     }
 
-    report.finishedAt = Date.now();
     this.activity.recordScrub({
       result: report.state === 'finished' ? 'finished' : 'failed',
-      durationSeconds: (report.finishedAt - report.startedAt) / 1000,
+      durationSeconds: ((report.finishedAt ?? Date.now()) - report.startedAt) / 1000,
       blobs: report.checkedBlobs,
       bytes: report.checkedBytes,
       problems: {
@@ -193,7 +170,7 @@ export class Scrubber implements OnApplicationBootstrap, OnModuleDestroy {
         checkedBlobs: report.checkedBlobs,
         checkedBytes: report.checkedBytes,
         problems: report.problems.length,
-        durationMs: report.finishedAt - report.startedAt,
+        durationMs: (report.finishedAt ?? Date.now()) - report.startedAt,
       },
       'scrub ended',
     );
@@ -232,6 +209,15 @@ export class Scrubber implements OnApplicationBootstrap, OnModuleDestroy {
 
     report.checkedBytes += problem.actualSize ?? 0;
     report.problems.push(problem);
+
+    if (problem.quarantined) {
+      this.audit.record('quarantine', {
+        digest: digestText,
+        actualDigest: problem.actualDigest,
+        repositories: holders.map((holder) => holder.repository),
+      });
+    }
+
     this.logger.warn(
       {
         digest: digestText,

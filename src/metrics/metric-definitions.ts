@@ -32,6 +32,12 @@ export const metricNames = {
   scrubBlobs: 'wharf_scrub_blobs_total',
   scrubBytes: 'wharf_scrub_bytes_total',
   scrubProblems: 'wharf_scrub_problems_total',
+  gcRuns: 'wharf_gc_runs_total',
+  gcDuration: 'wharf_gc_duration_seconds',
+  gcRemoved: 'wharf_gc_removed_total',
+  gcRemovedBytes: 'wharf_gc_removed_bytes_total',
+  cacheEvictions: 'wharf_cache_evictions_total',
+  cacheEvictedBytes: 'wharf_cache_evicted_bytes_total',
 } as const;
 
 /** Prefix of the Node.js process metrics that prom-client's collectDefaultMetrics adds. */
@@ -40,7 +46,7 @@ export const defaultMetricsPrefix = 'wharf_';
 /** Request durations in seconds: from fast manifest HEADs to multi-gigabyte blob transfers. */
 const durationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
-/** Scrub durations in seconds: from a few blobs to a store of terabytes. */
+/** Scrub and garbage collection durations in seconds: from a few blobs to a store of terabytes. */
 const scrubDurationBuckets = [1, 10, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 24 * 3600];
 
 const kibibyte = 1024;
@@ -164,6 +170,35 @@ export const metricProviders: Provider[] = [
     name: metricNames.scrubProblems,
     help: 'Broken blobs that scrubs found, by problem: missing, corrupt (bytes of another digest) or size (another recorded size).',
     labelNames: ['problem'],
+  }),
+  makeCounterProvider({
+    name: metricNames.gcRuns,
+    help: 'Garbage collections that ended, by result: finished, or failed (an error, or stopped by shutdown). Dry runs are not counted.',
+    labelNames: ['result'],
+  }),
+  makeHistogramProvider({
+    name: metricNames.gcDuration,
+    help: 'How long each garbage collection took, from start to end.',
+    buckets: scrubDurationBuckets,
+  }),
+  makeCounterProvider({
+    name: metricNames.gcRemoved,
+    help: "What garbage collection deleted, by kind: tag, manifest, link (a repository's link to a blob), blob, or file (bytes without a row).",
+    labelNames: ['kind'],
+  }),
+  makeCounterProvider({
+    name: metricNames.gcRemovedBytes,
+    help: 'Bytes of blobs and files that garbage collection deleted from disk.',
+  }),
+  makeCounterProvider({
+    name: metricNames.cacheEvictions,
+    help: 'Images evicted from the cache of an upstream because it was over its maxSize.',
+    labelNames: ['upstream'],
+  }),
+  makeCounterProvider({
+    name: metricNames.cacheEvictedBytes,
+    help: 'Bytes the cache of an upstream stopped holding through evictions.',
+    labelNames: ['upstream'],
   }),
   storageGauge(
     metricNames.uploadsInProgress,

@@ -40,6 +40,12 @@ function createMetrics(upstreamPrefixes: string[]): { metrics: WharfMetrics; reg
     counter(metricNames.scrubBlobs, []),
     counter(metricNames.scrubBytes, []),
     counter(metricNames.scrubProblems, ['problem']),
+    counter(metricNames.gcRuns, ['result']),
+    new Histogram({ name: metricNames.gcDuration, help: 'collections', registers }),
+    counter(metricNames.gcRemoved, ['kind']),
+    counter(metricNames.gcRemovedBytes, []),
+    counter(metricNames.cacheEvictions, ['upstream']),
+    counter(metricNames.cacheEvictedBytes, ['upstream']),
   );
 
   return { metrics, registry };
@@ -146,6 +152,36 @@ describe('WharfMetrics', () => {
       { labels: { problem: 'missing' }, value: 1 },
       { labels: { problem: 'corrupt' }, value: 3 },
       { labels: { problem: 'size' }, value: 0 },
+    ]);
+  });
+
+  it('adds up garbage collections and evictions', async () => {
+    const { metrics, registry } = createMetrics(['hub']);
+    const removed = { tags: 2, manifests: 3, links: 4, blobs: 5, files: 1, bytes: 9000 };
+
+    metrics.recordGc({ result: 'finished', durationSeconds: 2, removed });
+    metrics.recordGc({ result: 'finished', durationSeconds: 1, removed: { ...removed, bytes: 1000 } });
+    metrics.recordEviction('hub', 700);
+    metrics.recordEviction('elsewhere', 50);
+
+    assert.deepEqual(await samplesOf(registry, metricNames.gcRuns), [
+      { labels: { result: 'finished' }, value: 2 },
+    ]);
+    assert.deepEqual(await samplesOf(registry, metricNames.gcRemoved), [
+      { labels: { kind: 'tag' }, value: 4 },
+      { labels: { kind: 'manifest' }, value: 6 },
+      { labels: { kind: 'link' }, value: 8 },
+      { labels: { kind: 'blob' }, value: 10 },
+      { labels: { kind: 'file' }, value: 2 },
+    ]);
+    assert.deepEqual(await samplesOf(registry, metricNames.gcRemovedBytes), [{ labels: {}, value: 10000 }]);
+    assert.deepEqual(await samplesOf(registry, metricNames.cacheEvictions), [
+      { labels: { upstream: 'hub' }, value: 1 },
+      { labels: { upstream: 'other' }, value: 1 },
+    ]);
+    assert.deepEqual(await samplesOf(registry, metricNames.cacheEvictedBytes), [
+      { labels: { upstream: 'hub' }, value: 700 },
+      { labels: { upstream: 'other' }, value: 50 },
     ]);
   });
 });

@@ -6,6 +6,7 @@ import {
   ActivityObserver,
   type AuthAttemptMethod,
   type AuthAttemptResult,
+  type GcSummary,
   type ScrubSummary,
   type UpstreamRequestResult,
 } from '../common/activity-observer.js';
@@ -61,6 +62,12 @@ export class WharfMetrics implements ActivityObserver {
     @InjectMetric(metricNames.scrubBlobs) private readonly scrubBlobs: Counter<string>,
     @InjectMetric(metricNames.scrubBytes) private readonly scrubBytes: Counter<string>,
     @InjectMetric(metricNames.scrubProblems) private readonly scrubProblems: Counter<string>,
+    @InjectMetric(metricNames.gcRuns) private readonly gcRuns: Counter<string>,
+    @InjectMetric(metricNames.gcDuration) private readonly gcDuration: Histogram<string>,
+    @InjectMetric(metricNames.gcRemoved) private readonly gcRemoved: Counter<string>,
+    @InjectMetric(metricNames.gcRemovedBytes) private readonly gcRemovedBytes: Counter<string>,
+    @InjectMetric(metricNames.cacheEvictions) private readonly cacheEvictions: Counter<string>,
+    @InjectMetric(metricNames.cacheEvictedBytes) private readonly cacheEvictedBytes: Counter<string>,
   ) {
     this.upstreamPrefixes = new Set(config.upstreams.map((upstream) => upstream.prefix));
     info.set({ version: findPackage(import.meta.url).version }, 1);
@@ -71,10 +78,16 @@ export class WharfMetrics implements ActivityObserver {
       this.cacheMisses.inc({ upstream }, 0);
       this.cacheBytes.inc({ upstream, source: 'cache' }, 0);
       this.cacheBytes.inc({ upstream, source: 'upstream' }, 0);
+      this.cacheEvictions.inc({ upstream }, 0);
+      this.cacheEvictedBytes.inc({ upstream }, 0);
     }
 
     for (const problem of ['missing', 'corrupt', 'size']) {
       this.scrubProblems.inc({ problem }, 0);
+    }
+
+    for (const kind of gcKinds) {
+      this.gcRemoved.inc({ kind }, 0);
     }
   }
 
@@ -132,10 +145,30 @@ export class WharfMetrics implements ActivityObserver {
     }
   }
 
+  recordGc(summary: GcSummary): void {
+    this.gcRuns.inc({ result: summary.result });
+    this.gcDuration.observe(summary.durationSeconds);
+    this.gcRemovedBytes.inc(summary.removed.bytes);
+
+    for (const kind of gcKinds) {
+      this.gcRemoved.inc({ kind }, summary.removed[`${kind}s`]);
+    }
+  }
+
+  recordEviction(upstream: string, bytes: number): void {
+    const label = this.upstreamLabel(upstream);
+
+    this.cacheEvictions.inc({ upstream: label });
+    this.cacheEvictedBytes.inc({ upstream: label }, bytes);
+  }
+
   private upstreamLabel(prefix: string): string {
     return this.upstreamPrefixes.has(prefix) ? prefix : 'other';
   }
 }
+
+/** The `kind` labels of `wharf_gc_removed_total`. */
+const gcKinds = ['tag', 'manifest', 'link', 'blob', 'file'] as const;
 
 const knownMethods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 

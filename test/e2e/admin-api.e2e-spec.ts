@@ -1052,6 +1052,7 @@ describe('admin API', () => {
         'DELETE /api/v1/repositories/{name}/manifests/{digest}',
         'DELETE /api/v1/repositories/{name}/tags/{tag}',
         'GET /api/v1/apikeys',
+        'GET /api/v1/gc',
         'GET /api/v1/repositories',
         'GET /api/v1/repositories/{name}',
         'GET /api/v1/repositories/{name}/manifests/{digest}',
@@ -1061,6 +1062,7 @@ describe('admin API', () => {
         'GET /api/v1/upstreams',
         'GET /api/v1/upstreams/history',
         'POST /api/v1/apikeys',
+        'POST /api/v1/gc',
         'POST /api/v1/scrub',
       ]);
     });
@@ -1071,7 +1073,8 @@ describe('admin API', () => {
           !path.startsWith('/api/v1/repositories') &&
           !path.startsWith('/api/v1/upstreams') &&
           !path.startsWith('/api/v1/system') &&
-          !path.startsWith('/api/v1/scrub')
+          !path.startsWith('/api/v1/scrub') &&
+          !path.startsWith('/api/v1/gc')
         ) {
           continue;
         }

@@ -1,0 +1,238 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { CliError, UsageError } from './cli-error.js';
+import { readFirstLine } from './password-input.js';
+import type { Terminal } from './user-commands.js';
+
+const pollIntervalMs = 500;
+/** Without a terminal, a progress line is written at most this often. */
+const plainProgressIntervalMs = 10_000;
+const barWidth = 24;
+
+/** How to reach a running Wharf and sign in to it. */
+export interface AdminConnectionOptions {
+  /** Base URL of the running Wharf, such as `http://127.0.0.1:5000`. */
+  url: string;
+  user?: string;
+  passwordStdin: boolean;
+}
+
+/** What every job report of the admin API has. */
+export interface JobReportBody {
+  state: 'running' | 'finished' | 'failed';
+  startedAt: string;
+  finishedAt: string | null;
+  error: string | null;
+}
+
+/**
+ * Starts a background job of a running Wharf through the admin API, such as a scrub, draws its
+ * progress on standard error until it ends, and returns its final report.
+ */
+export async function runAdminJob<Report extends JobReportBody>(
+  job: { name: string; route: string; progressLine: (report: Report) => string },
+  options: AdminConnectionOptions,
+  terminal: Terminal,
+): Promise<Report> {
+  const api = new AdminJobClient<Report>(
+    job.name,
+    new URL(job.route, options.url),
+    await authorizationOf(options, terminal),
+  );
+
+  if ((await api.start()) === 'already-running') {
+    terminal.stderr.write(`a ${job.name} is already running; following it\n`);
+  }
+
+  const report = await follow(api, job, terminal);
+
+  return report;
+}
+
+/** Throws when a job failed, after its report was printed. */
+export function assertJobFinished(name: string, report: JobReportBody): void {
+  if (report.state === 'failed') {
+    throw new CliError(`the ${name} failed: ${report.error ?? 'no reason given'}`);
+  }
+}
+
+async function authorizationOf(
+  options: AdminConnectionOptions,
+  terminal: Terminal,
+): Promise<string | undefined> {
+  if (options.user === undefined) {
+    if (options.passwordStdin) {
+      throw new UsageError('--password-stdin needs --user');
+    }
+
+    return undefined;
+  }
+
+  const password = options.passwordStdin ? await readFirstLine(terminal.stdin) : process.env.WHARF_PASSWORD;
+
+  if (password === undefined || password === '') {
+    throw new UsageError(
+      `give the password or an API key of "${options.user}" on standard input with --password-stdin, or in WHARF_PASSWORD`,
+    );
+  }
+
+  return `Basic ${Buffer.from(`${options.user}:${password}`).toString('base64')}`;
+}
+
+/** Polls the job until it ends, drawing progress, and returns its report. */
+async function follow<Report extends JobReportBody>(
+  api: AdminJobClient<Report>,
+  job: { name: string; progressLine: (report: Report) => string },
+  terminal: Terminal,
+): Promise<Report> {
+  const interactive = (terminal.stderr as { isTTY?: boolean }).isTTY === true;
+  let lastPlainLine = 0;
+
+  for (;;) {
+    const status = await api.status();
+
+    if (status.running === null) {
+      if (interactive) {
+        terminal.stderr.write('\r\u001b[2K');
+      }
+
+      if (status.last === null) {
+        throw new CliError(`the ${job.name} ended without a report; see the Wharf log`);
+      }
+
+      return status.last;
+    }
+
+    if (interactive) {
+      terminal.stderr.write(`\r\u001b[2K${job.progressLine(status.running)}`);
+    } else if (Date.now() - lastPlainLine >= plainProgressIntervalMs) {
+      terminal.stderr.write(`${job.progressLine(status.running)}\n`);
+      lastPlainLine = Date.now();
+    }
+
+    await sleep(pollIntervalMs);
+  }
+}
+
+/**
+ * Renders a bar, the count and bytes done, the rate and the time left, such as
+ * `[#####....] 42%  120/300 blobs  1.2 GiB/2.9 GiB  85.0 MiB/s  20s left`. Without a byte total, the
+ * rate and time left follow the count instead.
+ */
+export function progressBar(
+  progress: { done: number; total: number; unit: string; bytesDone?: number; bytesTotal?: number },
+  startedAt: string,
+  now = Date.now(),
+): string {
+  const byBytes = progress.bytesTotal !== undefined && progress.bytesDone !== undefined;
+  const done = byBytes ? (progress.bytesDone ?? 0) : progress.done;
+  const total = byBytes ? (progress.bytesTotal ?? 0) : progress.total;
+  const fraction = total > 0 ? Math.min(1, done / total) : 0;
+  const filled = Math.round(fraction * barWidth);
+  const elapsedSeconds = Math.max(0.001, (now - Date.parse(startedAt)) / 1000);
+  const rate = done / elapsedSeconds;
+  const left = rate > 0 && total > 0 ? Math.max(0, total - done) / rate : undefined;
+
+  return [
+    `[${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}]`,
+    `${Math.floor(fraction * 100)}%`,
+    `${progress.done}/${progress.total} ${progress.unit}`,
+    ...(byBytes ? [`${formatBytes(progress.bytesDone ?? 0)}/${formatBytes(progress.bytesTotal ?? 0)}`] : []),
+    byBytes ? `${formatBytes(rate)}/s` : `${rate.toFixed(rate < 10 ? 1 : 0)} ${progress.unit}/s`,
+    left === undefined ? 'time left unknown' : `${formatSeconds(left)} left`,
+  ].join('  ');
+}
+
+/** Seconds between a report's start and end, or 0 while it runs. */
+export function durationOf(report: JobReportBody): number {
+  return report.finishedAt === null
+    ? 0
+    : (Date.parse(report.finishedAt) - Date.parse(report.startedAt)) / 1000;
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+
+  return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+export function formatSeconds(seconds: number): string {
+  if (seconds < 60) {
+    return `${seconds.toFixed(seconds < 10 ? 1 : 0)}s`;
+  }
+
+  const minutes = Math.floor(seconds / 60);
+
+  return minutes < 60
+    ? `${minutes}m${Math.round(seconds % 60)}s`
+    : `${Math.floor(minutes / 60)}h${minutes % 60}m`;
+}
+
+/** The two routes of a job in the admin API, with the server's error messages turned into CLI errors. */
+class AdminJobClient<Report> {
+  constructor(
+    private readonly name: string,
+    private readonly url: URL,
+    private readonly authorization: string | undefined,
+  ) {}
+
+  async start(): Promise<'started' | 'already-running'> {
+    const response = await this.request('POST');
+
+    if (response.status === 409) {
+      await response.body?.cancel();
+
+      return 'already-running';
+    }
+
+    await this.assertOk(response, 202);
+
+    return 'started';
+  }
+
+  async status(): Promise<{ running: Report | null; last: Report | null }> {
+    const response = await this.request('GET');
+
+    await this.assertOk(response, 200, false);
+
+    return (await response.json()) as { running: Report | null; last: Report | null };
+  }
+
+  private async request(method: 'GET' | 'POST'): Promise<Response> {
+    try {
+      return await fetch(method === 'GET' ? new URL(this.url.pathname, this.url) : this.url, {
+        method,
+        headers: this.authorization === undefined ? {} : { Authorization: this.authorization },
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (error) {
+      throw new CliError(
+        `cannot reach Wharf at ${this.url.origin}: ${(error as Error).message}; is it running?`,
+      );
+    }
+  }
+
+  private async assertOk(response: Response, status: number, consume = true): Promise<void> {
+    if (response.status === status) {
+      if (consume) {
+        await response.body?.cancel();
+      }
+
+      return;
+    }
+
+    const body = (await response.json().catch(() => undefined)) as
+      { errors?: { message?: string }[] } | undefined;
+    const message = body?.errors?.[0]?.message ?? `HTTP ${response.status}`;
+    const hint = response.status === 401 ? '; sign in with --user' : '';
+
+    throw new CliError(`Wharf rejected the ${this.name} request: ${message}${hint}`);
+  }
+}
