@@ -1,3 +1,6 @@
+import { performance } from 'node:perf_hooks';
+import { setImmediate } from 'node:timers/promises';
+
 import {
   Inject,
   Injectable,
@@ -33,6 +36,12 @@ import {
 
 /** Rows read per query while walking repositories and blobs. */
 const pageSize = 500;
+
+/**
+ * Longest stretch of collection work between two returns to the event loop. Deletions are synchronous
+ * SQLite calls whose promises resolve at once, so without these pauses a run would starve requests.
+ */
+const sliceMs = 2;
 
 /** Deletions a report lists one by one; the counts cover the rest. */
 const listedDeletionLimit = 1000;
@@ -100,6 +109,7 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
   private readonly delayMs: number;
   private readonly rules: { pattern: RegExp; policy: RetentionPolicy }[];
   private readonly quotas: { prefix: string; maxSize: number }[];
+  private sliceStartedAt = 0;
 
   constructor(
     @Inject(LifecycleStore) private readonly store: LifecycleStore,
@@ -199,6 +209,7 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
 
         await this.carryOut(report, contents, planRepository(contents, policy, times), overlay);
         report.phaseDone++;
+        await this.pauseIfBusy();
       }
 
       if (page.length < pageSize) {
@@ -220,12 +231,21 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
   ): Promise<void> {
     const repositories = new Map<number, RepositoryContents>();
     const held = new Map<string, { size: number; holders: number }>();
+    let size = 0;
 
-    const hold = (digest: string, size: number, change: 1 | -1): void => {
-      const entry = held.get(digest) ?? { size, holders: 0 };
+    // Counts the references to each digest, and the cache's size as digests gain their first one or
+    // lose their last.
+    const hold = (digest: string, bytes: number, change: 1 | -1): void => {
+      const entry = held.get(digest) ?? { size: bytes, holders: 0 };
 
       entry.holders += change;
       held.set(digest, entry);
+
+      if (change === 1 && entry.holders === 1) {
+        size += entry.size;
+      } else if (change === -1 && entry.holders === 0) {
+        size -= entry.size;
+      }
     };
 
     report.phase = 'quotas';
@@ -240,10 +260,7 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
       contents.links.forEach((link) => hold(link.digest, link.size, 1));
     }
 
-    const sizeOf = (): number =>
-      [...held.values()].reduce((sum, entry) => sum + (entry.holders > 0 ? entry.size : 0), 0);
-    const sizeBefore = sizeOf();
-    let size = sizeBefore;
+    const sizeBefore = size;
     let evictedImages = 0;
     const images = [...repositories.values()]
       .flatMap((contents) => imagesOf(contents).map((image) => ({ ...image, repositoryId: contents.id })))
@@ -268,14 +285,14 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
       }
 
       const done = await this.carryOut(report, contents, planEviction(contents, image.manifest), overlay);
+      const sizeBeforeEviction = size;
 
       done.manifests.forEach(({ manifest }) => hold(manifest.digest, manifest.size, -1));
       done.links.forEach(({ link }) => hold(link.digest, link.size, -1));
       repositories.set(contents.id, applyPlan(contents, done));
 
-      const freed = size - sizeOf();
+      const freed = sizeBeforeEviction - size;
 
-      size -= freed;
       evictedImages++;
 
       if (!report.dryRun) {
@@ -320,6 +337,7 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
       for (const blob of page) {
         await this.deleteBlob(report, blob.digest, blob.size, times, overlay);
         report.phaseDone++;
+        await this.pauseIfBusy();
       }
 
       if (page.length < pageSize) {
@@ -400,6 +418,7 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
       }
 
       report.phaseDone++;
+      await this.pauseIfBusy();
 
       const digestText = file.digest.toString();
 
@@ -450,6 +469,8 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
     const repository = contents.name;
 
     for (const entry of plan.tags) {
+      await this.pauseIfBusy();
+
       if (report.dryRun || (await this.store.deleteTag(contents.id, entry.tag))) {
         done.tags.push(entry);
         overlay.tags.add(`${contents.id}|${entry.tag.name}`);
@@ -466,6 +487,8 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
     }
 
     for (const entry of plan.manifests) {
+      await this.pauseIfBusy();
+
       const result = report.dryRun
         ? { deleted: true, tags: [] }
         : await this.store.deleteManifest(
@@ -491,6 +514,8 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
     }
 
     for (const entry of plan.links) {
+      await this.pauseIfBusy();
+
       if (
         report.dryRun ||
         (await this.store.deleteLink(contents.id, entry.link.digest, {
@@ -506,6 +531,14 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
     }
 
     return done;
+  }
+
+  /** Returns to the event loop once the current slice of work has run for `sliceMs`. */
+  private async pauseIfBusy(): Promise<void> {
+    if (performance.now() - this.sliceStartedAt >= sliceMs) {
+      await setImmediate();
+      this.sliceStartedAt = performance.now();
+    }
   }
 
   private addCandidates(overlay: Overlay, contents: RepositoryContents, manifest: LifecycleManifest): void {
