@@ -566,6 +566,9 @@ export class ScrubReportView {
   @ApiProperty({ enum: ['running', 'finished', 'failed'] })
   state: 'running' | 'finished' | 'failed';
 
+  @ApiProperty({ description: 'Who started the run: a user name, `anonymous`, or `schedule`.' })
+  startedBy: string;
+
   @ApiProperty({ format: 'date-time' })
   startedAt: string;
 
@@ -672,6 +675,9 @@ export class GcReportView {
 
   @ApiProperty({ description: 'A dry run deletes nothing and lists what a real run would delete.' })
   dryRun: boolean;
+
+  @ApiProperty({ description: 'Who started the run: a user name, `anonymous`, or `schedule`.' })
+  startedBy: string;
 
   @ApiProperty({ format: 'date-time' })
   startedAt: string;

@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Post, Query, Req } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -7,6 +7,9 @@ import {
   ApiOperation,
 } from '@nestjs/swagger';
 
+import type { FastifyRequest } from 'fastify';
+
+import { callerName } from '../auth/subject.js';
 import { GarbageCollector, type GcReport } from '../lifecycle/garbage-collector.service.js';
 import { AdminApi } from './admin-api.decorator.js';
 import { StartGcQuery } from './admin-requests.js';
@@ -28,8 +31,13 @@ export class GcController {
   @ApiAcceptedResponse({ type: GcReportView })
   @ApiBadRequestResponse({ type: ErrorBody, description: '`dryRun` is neither true nor false.' })
   @ApiConflictResponse({ type: ErrorBody, description: 'Garbage collection is already running.' })
-  start(@Query() query: StartGcQuery): GcReportView {
-    return reportView(this.collector.start({ dryRun: query.dryRun === 'true' }));
+  start(@Req() request: FastifyRequest, @Query() query: StartGcQuery): GcReportView {
+    return reportView(
+      this.collector.start({
+        dryRun: query.dryRun === 'true',
+        startedBy: callerName(request.caller?.subject),
+      }),
+    );
   }
 
   @Get()

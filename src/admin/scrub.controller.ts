@@ -1,6 +1,9 @@
-import { Controller, Get, HttpCode, Inject, Post } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Post, Req } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiConflictResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 
+import type { FastifyRequest } from 'fastify';
+
+import { callerName } from '../auth/subject.js';
 import { Scrubber, type ScrubReport } from '../lifecycle/scrubber.service.js';
 import { AdminApi } from './admin-api.decorator.js';
 import { ErrorBody, ScrubReportView, ScrubStatusView } from './admin-responses.js';
@@ -20,8 +23,8 @@ export class ScrubController {
   @ApiOperation({ summary: 'Start a scrub in the background; follow it with GET' })
   @ApiAcceptedResponse({ type: ScrubReportView })
   @ApiConflictResponse({ type: ErrorBody, description: 'A scrub is already running.' })
-  start(): ScrubReportView {
-    return reportView(this.scrubber.start());
+  start(@Req() request: FastifyRequest): ScrubReportView {
+    return reportView(this.scrubber.start(callerName(request.caller?.subject)));
   }
 
   @Get()

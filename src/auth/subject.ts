@@ -21,3 +21,8 @@ export type Subject =
 export function subjectName(subject: Subject): string {
   return subject.kind === 'user' ? subject.username : '';
 }
+
+/** Returns the user name of a caller for reports and audit records, or `anonymous`. */
+export function callerName(subject: Subject | undefined): string {
+  return subject?.kind === 'user' ? subject.username : 'anonymous';
+}

@@ -17,7 +17,7 @@ export interface AdminConnectionOptions {
   passwordStdin: boolean;
 }
 
-/** What every job report of the admin API has. */
+/** The fields every job report of the admin API has. */
 export interface JobReportBody {
   state: 'running' | 'finished' | 'failed';
   startedAt: string;
@@ -25,12 +25,27 @@ export interface JobReportBody {
   error: string | null;
 }
 
+/** A kind of background job, as the command line starts and follows it. */
+export interface AdminJob<Report> {
+  /** The job's name in messages, such as `scrub`. */
+  name: string;
+  /** The route that starts it, with its query, such as `/api/v1/gc?dryRun=true`. */
+  route: string;
+  progressLine: (report: Report) => string;
+  /**
+   * Returns why the report of a run someone else started does not fit this request, such as a dry
+   * run when a real one was requested, or undefined when it fits.
+   */
+  mismatch?: (report: Report) => string | undefined;
+}
+
 /**
  * Starts a background job of a running Wharf through the admin API, such as a scrub, draws its
- * progress on standard error until it ends, and returns its final report.
+ * progress on standard error until it ends, and returns its final report. A run already going is
+ * followed. When it is not the kind of run requested, the requested run starts after it.
  */
 export async function runAdminJob<Report extends JobReportBody>(
-  job: { name: string; route: string; progressLine: (report: Report) => string },
+  job: AdminJob<Report>,
   options: AdminConnectionOptions,
   terminal: Terminal,
 ): Promise<Report> {
@@ -40,13 +55,22 @@ export async function runAdminJob<Report extends JobReportBody>(
     await authorizationOf(options, terminal),
   );
 
-  if ((await api.start()) === 'already-running') {
+  for (;;) {
+    if ((await api.start()) === 'started') {
+      return follow(api, job, terminal);
+    }
+
     terminal.stderr.write(`a ${job.name} is already running; following it\n`);
+
+    const report = await follow(api, job, terminal);
+    const mismatch = job.mismatch?.(report);
+
+    if (mismatch === undefined) {
+      return report;
+    }
+
+    terminal.stderr.write(`${mismatch}; starting the one requested\n`);
   }
-
-  const report = await follow(api, job, terminal);
-
-  return report;
 }
 
 /** Throws when a job failed, after its report was printed. */
@@ -82,7 +106,7 @@ async function authorizationOf(
 /** Polls the job until it ends, drawing progress, and returns its report. */
 async function follow<Report extends JobReportBody>(
   api: AdminJobClient<Report>,
-  job: { name: string; progressLine: (report: Report) => string },
+  job: AdminJob<Report>,
   terminal: Terminal,
 ): Promise<Report> {
   const interactive = (terminal.stderr as { isTTY?: boolean }).isTTY === true;
@@ -125,6 +149,7 @@ export function progressBar(
   now = Date.now(),
 ): string {
   const byBytes = progress.bytesTotal !== undefined && progress.bytesDone !== undefined;
+  const count = progress.total > 0 ? `${progress.done}/${progress.total}` : `${progress.done}`;
   const done = byBytes ? (progress.bytesDone ?? 0) : progress.done;
   const total = byBytes ? (progress.bytesTotal ?? 0) : progress.total;
   const fraction = total > 0 ? Math.min(1, done / total) : 0;
@@ -136,7 +161,7 @@ export function progressBar(
   return [
     `[${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}]`,
     `${Math.floor(fraction * 100)}%`,
-    `${progress.done}/${progress.total} ${progress.unit}`,
+    `${count} ${progress.unit}`,
     ...(byBytes ? [`${formatBytes(progress.bytesDone ?? 0)}/${formatBytes(progress.bytesTotal ?? 0)}`] : []),
     byBytes ? `${formatBytes(rate)}/s` : `${rate.toFixed(rate < 10 ? 1 : 0)} ${progress.unit}/s`,
     left === undefined ? 'time left unknown' : `${formatSeconds(left)} left`,

@@ -56,6 +56,10 @@ export async function gcCommand(
       name: 'garbage collection',
       route: options.dryRun ? '/api/v1/gc?dryRun=true' : '/api/v1/gc',
       progressLine,
+      mismatch: (report) =>
+        report.dryRun === options.dryRun
+          ? undefined
+          : `the garbage collection that ran was ${report.dryRun ? 'a dry run' : 'a real run'}`,
     },
     options,
     terminal,
@@ -84,12 +88,12 @@ export function summaryOf(report: Report): string {
   const { removed } = report;
   const verb = report.dryRun ? 'would delete' : 'deleted';
   const lines = [
-    `garbage collection ${report.state}${report.dryRun ? ' (dry run)' : ''} in ${formatSeconds(durationOf(report))}: ${verb} ${removed.tags} tags, ${removed.manifests} manifests, ${removed.blobs} blobs and ${removed.files} files, ${formatBytes(removed.bytes)}`,
+    `garbage collection ${report.state}${report.dryRun ? ' (dry run)' : ''} in ${formatSeconds(durationOf(report))}: ${verb} ${removed.tags} tags, ${removed.manifests} manifests, ${removed.links} blob links, ${removed.blobs} blobs and ${removed.files} files, ${formatBytes(removed.bytes)}`,
   ];
 
   for (const quota of report.quotas) {
     lines.push(
-      `cache ${quota.upstream}: ${formatBytes(quota.sizeBefore)} before, ${formatBytes(quota.sizeAfter)} after, quota ${formatBytes(quota.maxSize)}; ${quota.evictedImages} images evicted`,
+      `cache ${quota.upstream}: ${formatBytes(quota.sizeBefore)} before, ${formatBytes(quota.sizeAfter)} after, quota ${formatBytes(quota.maxSize)}; ${quota.evictedImages} images ${report.dryRun ? 'would be evicted' : 'evicted'}`,
     );
   }
 

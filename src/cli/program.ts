@@ -118,7 +118,7 @@ is intact, 3 when some are broken, 1 when the scrub could not run.
 
 Examples:
   wharf scrub --url http://127.0.0.1:5000
-  printf '%s\\n' "$WHARF_API_KEY" | wharf scrub --user admin --password-stdin`,
+  printf '%s\\n' "$ADMIN_API_KEY" | wharf scrub --user admin --password-stdin`,
     )
     .action(async (options: AdminConnectionFlags) => {
       const { scrubCommand } = await import('./scrub-command.js');
@@ -142,7 +142,7 @@ finished, 1 when it could not run or failed.
 
 Examples:
   wharf gc --dry-run --url http://127.0.0.1:5000
-  printf '%s\\n' "$WHARF_API_KEY" | wharf gc --user admin --password-stdin`,
+  printf '%s\\n' "$ADMIN_API_KEY" | wharf gc --user admin --password-stdin`,
     )
     .action(async (options: AdminConnectionFlags & { dryRun?: boolean }) => {
       const { gcCommand } = await import('./gc-command.js');

@@ -474,6 +474,24 @@ describe('loadConfig', () => {
     assert.equal(problemAt(problems, 'httpPort (from WHARF_HTTP_PORT)').reason, 'unknown key');
   });
 
+  it('leaves the command line variables alone', () => {
+    const file = write('cli.yaml', 'http:\n  port: 6004\n');
+    const config = loadConfig(file, { WHARF_PASSWORD: 'pencil', WHARF_URL: 'http://127.0.0.1:5000' });
+
+    assert.equal(config.http.port, 6004);
+  });
+
+  it('does not print secret values', () => {
+    const file = write('secret.yaml', 'http:\n  port: 6005\n');
+    const error = configErrorOf(() =>
+      loadConfig(file, { WHARF_API_KEY: 'pencil', WHARF_HTTP__SECRET: 'ink' }),
+    );
+
+    assert.equal(problemAt(error.problems, 'apiKey (from WHARF_API_KEY)').reason, 'unknown key');
+    assert.doesNotMatch(error.message, /pencil|ink/);
+    assert.match(error.message, /apiKey \(from WHARF_API_KEY\) = \[redacted\]: unknown key/);
+  });
+
   it('reads JSON', () => {
     const file = write('wharf.json', JSON.stringify({ http: { port: 6002 }, metrics: { enabled: false } }));
     const config = loadConfig(file, {});

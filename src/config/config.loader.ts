@@ -21,7 +21,10 @@ export class ConfigError extends Error {
     readonly source: string,
     readonly problems: ConfigProblem[],
   ) {
-    const lines = problems.map((p) => `  ${p.key} = ${JSON.stringify(p.value) ?? 'undefined'}: ${p.reason}`);
+    const lines = problems.map(
+      (p) =>
+        `  ${p.key} = ${isSecretKey(p.key) ? '[redacted]' : (JSON.stringify(p.value) ?? 'undefined')}: ${p.reason}`,
+    );
 
     super(`invalid configuration in ${source}:\n${lines.join('\n')}`);
     this.name = 'ConfigError';
@@ -29,6 +32,22 @@ export class ConfigError extends Error {
 }
 
 const envPrefix = 'WHARF_';
+
+/**
+ * Variables with the prefix that are not configuration: the command line reads `WHARF_PASSWORD`, and
+ * the web UI's development server reads `WHARF_URL`.
+ */
+const nonConfigVariables = new Set(['WHARF_PASSWORD', 'WHARF_URL']);
+
+/** Keys whose values a configuration error does not print, such as `password` or `apiKey`. */
+const secretKeyPattern = /(password|secret|token|apikey)$/i;
+
+/** Tells whether a problem's key, such as `auth.apiKey (from WHARF_AUTH__API_KEY)`, names a secret. */
+function isSecretKey(key: string): boolean {
+  const path = key.split(' ')[0];
+
+  return secretKeyPattern.test(path.split('.').pop() ?? '');
+}
 
 /**
  * Loads a YAML or JSON file, applies `WHARF_`-prefixed environment overrides and validates the result.
@@ -134,7 +153,7 @@ export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.Proc
   const sources = new Map<string, string>();
 
   for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith(envPrefix) || value === undefined) {
+    if (!name.startsWith(envPrefix) || nonConfigVariables.has(name) || value === undefined) {
       continue;
     }
 

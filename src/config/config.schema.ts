@@ -267,7 +267,7 @@ export class UpstreamConfig {
 
   /**
    * Maximum bytes the cache of this upstream may store; garbage collection evicts the least recently
-   * pulled images until it stores less. Unset means no limit.
+   * pulled images until it stores less. Unset or `0` means no limit.
    */
   @IsOptional()
   @sizeAsText

@@ -7,16 +7,21 @@ export interface JobReport {
   finishedAt: number | null;
   /** The reason a failed run stopped. */
   error: string | null;
+  /** Who started the run: a user name, `anonymous`, or `schedule`. */
+  startedBy: string;
 }
 
-/** How a job runs: `work` fills the report and throws to fail; `ended` runs after every run. */
+/**
+ * How a job runs: `work` fills the report and throws to fail. `ended` runs after every run, told
+ * whether shutdown stopped it.
+ */
 export interface JobDefinition<Report extends JobReport> {
   /** The job's name in messages, such as `scrub`. */
   name: string;
   /** The admin API route that shows the job's progress. */
   statusRoute: string;
   work: (report: Report, stopping: () => boolean) => Promise<void>;
-  ended: (report: Report) => void;
+  ended: (report: Report, stoppedByShutdown: boolean) => void;
 }
 
 /**
@@ -86,6 +91,6 @@ export class BackgroundJob<Report extends JobReport> {
     }
 
     report.finishedAt = Date.now();
-    this.definition.ended(report);
+    this.definition.ended(report, this.stopping);
   }
 }

@@ -124,21 +124,22 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
       pattern: globToPattern(rule.repositories),
       policy: compileRule(rule),
     }));
-    this.quotas = config.upstreams.flatMap((upstream) =>
-      upstream.maxSize === undefined
-        ? []
-        : [{ prefix: upstream.prefix, maxSize: parseSize(upstream.maxSize) ?? 0 }],
-    );
+    // A maxSize of 0, like an unset one, means no limit.
+    this.quotas = config.upstreams.flatMap((upstream) => {
+      const maxSize = parseSize(upstream.maxSize ?? '0') ?? 0;
+
+      return maxSize > 0 ? [{ prefix: upstream.prefix, maxSize }] : [];
+    });
     this.job = new BackgroundJob<GcReport>({
       name: 'garbage collection',
       statusRoute: '/api/v1/gc',
       work: (report, stopping) => this.run(report, stopping),
-      ended: (report) => this.ended(report),
+      ended: (report, stoppedByShutdown) => this.ended(report, stoppedByShutdown),
     });
   }
 
   onApplicationBootstrap(): void {
-    this.job.schedule(this.intervalMs, () => newReport(false));
+    this.job.schedule(this.intervalMs, () => newReport(false, 'schedule'));
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -150,9 +151,12 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
     return this.job.status();
   }
 
-  /** Starts a run in the background and returns its report so far; 409 while one runs. */
-  start(options: { dryRun: boolean }): GcReport {
-    return this.job.start(newReport(options.dryRun));
+  /**
+   * Starts a run in the background and returns its report so far; 409 while one runs. `startedBy`
+   * names the user who asked, for the audit records.
+   */
+  start(options: { dryRun: boolean; startedBy: string }): GcReport {
+    return this.job.start(newReport(options.dryRun, options.startedBy));
   }
 
   private async run(report: GcReport, stopping: () => boolean): Promise<void> {
@@ -171,7 +175,7 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
 
     for (const quota of this.quotas) {
       if (!stopping()) {
-        await this.enforceQuota(report, quota, overlay);
+        await this.enforceQuota(report, quota, times, overlay);
       }
     }
 
@@ -183,7 +187,12 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
       await this.sweepFiles(report, times, overlay, stopping);
     }
 
-    report.phase = null;
+    // A run stopped by shutdown keeps its phase and progress, so the report says where it stopped.
+    if (!stopping()) {
+      report.phase = null;
+      report.phaseDone = 0;
+      report.phaseTotal = 0;
+    }
   }
 
   private async applyRetention(
@@ -227,6 +236,7 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
   private async enforceQuota(
     report: GcReport,
     quota: { prefix: string; maxSize: number },
+    times: PlanTimes,
     overlay: Overlay,
   ): Promise<void> {
     const repositories = new Map<number, RepositoryContents>();
@@ -270,6 +280,12 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
 
     for (const image of images) {
       if (size <= quota.maxSize) {
+        break;
+      }
+
+      // Images pushed or pulled within the grace period stay, like everything else; the sort puts
+      // them last, so none after this one may go either.
+      if (image.activeAt >= times.graceBefore) {
         break;
       }
 
@@ -560,7 +576,7 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
     }
 
     if (!report.dryRun) {
-      this.audit.record('gc-delete', { ...deletion });
+      this.audit.record('gc-delete', { startedBy: report.startedBy, ...deletion });
     }
   }
 
@@ -587,10 +603,15 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
     }
   }
 
-  private ended(report: GcReport): void {
+  private ended(report: GcReport, stoppedByShutdown: boolean): void {
     const durationMs = (report.finishedAt ?? Date.now()) - report.startedAt;
 
-    if (report.state === 'failed') {
+    if (stoppedByShutdown) {
+      this.logger.warn(
+        { phase: report.phase, phaseDone: report.phaseDone },
+        'garbage collection stopped by shutdown',
+      );
+    } else if (report.state === 'failed') {
       this.logger.error({ reason: report.error, phase: report.phase }, 'garbage collection failed');
     }
 
@@ -609,9 +630,10 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
   }
 }
 
-function newReport(dryRun: boolean): GcReport {
+function newReport(dryRun: boolean, startedBy: string): GcReport {
   return {
     state: 'running',
+    startedBy,
     startedAt: Date.now(),
     finishedAt: null,
     error: null,

@@ -100,6 +100,23 @@ describe('planRepository', () => {
     ]);
   });
 
+  it('keeps tags used within the grace period', () => {
+    const recent = contents({
+      ...tagged,
+      tags: [...tagged.tags, tag('just-pushed', 5, 0.5)],
+      manifests: tagged.manifests.map((entry) =>
+        entry.id === 2 ? { ...entry, lastPulledAt: now - 0.5 * hour } : entry,
+      ),
+    });
+
+    assert.deepEqual(deletedTags(planRepository(recent, policy({ keepLast: 1 }), times)), [
+      'a',
+      'c',
+      'd',
+      'v1.0',
+    ]);
+  });
+
   it('leaves the manifests of deleted tags unless untagged ones are deleted', () => {
     const keepOne = planRepository(tagged, policy({ keepLast: 4 }), times);
     const deleteUntagged = planRepository(

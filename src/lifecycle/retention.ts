@@ -73,7 +73,7 @@ export function planRepository(
   policy: RetentionPolicy | undefined,
   times: PlanTimes,
 ): RepositoryPlan {
-  const deletedTags = policy === undefined ? [] : tagsToDelete(contents, policy, times.now);
+  const deletedTags = policy === undefined ? [] : tagsToDelete(contents, policy, times);
   const deletedTagNames = new Set(deletedTags.map((tag) => tag.name));
   const tagged = new Set(
     contents.tags.filter((tag) => !deletedTagNames.has(tag.name)).map((tag) => tag.digest),
@@ -231,7 +231,11 @@ function limitsTags(policy: RetentionPolicy): boolean {
   return policy.keepLast !== undefined || policy.keepTags.length > 0 || policy.keepWithinMs !== undefined;
 }
 
-function tagsToDelete(contents: RepositoryContents, policy: RetentionPolicy, now: number): LifecycleTag[] {
+function tagsToDelete(
+  contents: RepositoryContents,
+  policy: RetentionPolicy,
+  times: PlanTimes,
+): LifecycleTag[] {
   if (!limitsTags(policy)) {
     return [];
   }
@@ -249,7 +253,8 @@ function tagsToDelete(contents: RepositoryContents, policy: RetentionPolicy, now
       !(
         (policy.keepLast !== undefined && rank < policy.keepLast) ||
         policy.keepTags.some((pattern) => pattern.test(tag.name)) ||
-        (policy.keepWithinMs !== undefined && activeAt(tag) >= now - policy.keepWithinMs)
+        (policy.keepWithinMs !== undefined && activeAt(tag) >= times.now - policy.keepWithinMs) ||
+        activeAt(tag) >= times.graceBefore
       ),
   );
 }

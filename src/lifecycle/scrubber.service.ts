@@ -53,9 +53,10 @@ export interface ScrubReport extends JobReport {
   problems: ScrubProblem[];
 }
 
-function newReport(): ScrubReport {
+function newReport(startedBy: string): ScrubReport {
   return {
     state: 'running',
+    startedBy,
     startedAt: Date.now(),
     finishedAt: null,
     totalBlobs: 0,
@@ -97,13 +98,13 @@ export class Scrubber implements OnApplicationBootstrap, OnModuleDestroy {
       name: 'scrub',
       statusRoute: '/api/v1/scrub',
       work: (report, stopping) => this.run(report, stopping),
-      ended: (report) => this.ended(report),
+      ended: (report, stoppedByShutdown) => this.ended(report, stoppedByShutdown),
     });
   }
 
   /** Schedules periodic scrubs. */
   onApplicationBootstrap(): void {
-    this.job.schedule(this.intervalMs, () => newReport());
+    this.job.schedule(this.intervalMs, () => newReport('schedule'));
   }
 
   /** Returns the scrub in progress, if any, and the last one that ended. */
@@ -111,9 +112,12 @@ export class Scrubber implements OnApplicationBootstrap, OnModuleDestroy {
     return this.job.status();
   }
 
-  /** Starts a scrub in the background and returns its report so far; 409 while one runs. */
-  start(): ScrubReport {
-    return this.job.start(newReport());
+  /**
+   * Starts a scrub in the background and returns its report so far; 409 while one runs. `startedBy`
+   * names the user who asked, for the audit records.
+   */
+  start(startedBy: string): ScrubReport {
+    return this.job.start(newReport(startedBy));
   }
 
   /** Lets a scrub in progress stop at the next blob, so that shutdown does not wait for a full pass. */
@@ -148,8 +152,10 @@ export class Scrubber implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  private ended(report: ScrubReport): void {
-    if (report.state === 'failed') {
+  private ended(report: ScrubReport, stoppedByShutdown: boolean): void {
+    if (stoppedByShutdown) {
+      this.logger.warn({ checkedBlobs: report.checkedBlobs }, 'scrub stopped by shutdown');
+    } else if (report.state === 'failed') {
       this.logger.error({ reason: report.error, checkedBlobs: report.checkedBlobs }, 'scrub failed');
     }
 
@@ -212,6 +218,7 @@ export class Scrubber implements OnApplicationBootstrap, OnModuleDestroy {
 
     if (problem.quarantined) {
       this.audit.record('quarantine', {
+        startedBy: report.startedBy,
         digest: digestText,
         actualDigest: problem.actualDigest,
         repositories: holders.map((holder) => holder.repository),

@@ -393,6 +393,7 @@ describe('garbage collection with retention rules', () => {
     const records = await wharf.waitForLog((record) => record.audit === true && record.event === 'gc-delete');
 
     assert.equal(records.length, real.deletions.length);
+    assert.ok(records.every((record) => record.startedBy === admin.user));
     assert.ok(
       records.some((record) => record.kind === 'tag' && record.tag === 'a' && record.reason === 'retention'),
     );
@@ -409,7 +410,7 @@ describe('garbage collection with retention rules', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.match(
       result.stdout,
-      /^garbage collection finished \(dry run\) in [\d.]+s: would delete 0 tags, 0 manifests, \d+ blobs and 0 files, .*$/m,
+      /^garbage collection finished \(dry run\) in [\d.]+s: would delete 0 tags, 0 manifests, \d+ blob links, \d+ blobs and 0 files, .*$/m,
     );
   });
 });
