@@ -3,6 +3,7 @@ import { AddUpstreamCache1796422792818 } from './1796422792818-add-upstream-cach
 import { AddAuth1796500000000 } from './1796500000000-add-auth.js';
 import { AddUpstreamStatisticSamples1796600000000 } from './1796600000000-add-upstream-statistic-samples.js';
 import { AddLifecycleIndexes1796700000000 } from './1796700000000-add-lifecycle-indexes.js';
+import { AddJobReports1796800000000 } from './1796800000000-add-job-reports.js';
 
 /** Every migration in the order it runs; add new ones at the end and never edit one that has landed. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   AddAuth1796500000000,
   AddUpstreamStatisticSamples1796600000000,
   AddLifecycleIndexes1796700000000,
+  AddJobReports1796800000000,
 ];

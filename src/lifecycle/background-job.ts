@@ -21,7 +21,7 @@ export interface JobDefinition<Report extends JobReport> {
   /** The admin API route that shows the job's progress. */
   statusRoute: string;
   work: (report: Report, stopping: () => boolean) => Promise<void>;
-  ended: (report: Report, stoppedByShutdown: boolean) => void;
+  ended: (report: Report, stoppedByShutdown: boolean) => Promise<void>;
 }
 
 /**
@@ -48,6 +48,11 @@ export class BackgroundJob<Report extends JobReport> {
       }, intervalMs);
       this.timer.unref();
     }
+  }
+
+  /** Takes the report of a run from before a restart as the last one, unless a run has ended since. */
+  restore(report: Report | undefined): void {
+    this.last ??= report;
   }
 
   /** Returns the run in progress, if any, and the last one that ended. */
@@ -91,6 +96,6 @@ export class BackgroundJob<Report extends JobReport> {
     }
 
     report.finishedAt = Date.now();
-    this.definition.ended(report, this.stopping);
+    await this.definition.ended(report, this.stopping);
   }
 }

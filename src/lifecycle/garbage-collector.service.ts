@@ -138,7 +138,9 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
     });
   }
 
-  onApplicationBootstrap(): void {
+  /** Reads the report of the last run before a restart, and schedules periodic runs. */
+  async onApplicationBootstrap(): Promise<void> {
+    this.job.restore((await this.store.lastReport('gc')) as GcReport | undefined);
     this.job.schedule(this.intervalMs, () => newReport(false, 'schedule'));
   }
 
@@ -603,7 +605,7 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
     }
   }
 
-  private ended(report: GcReport, stoppedByShutdown: boolean): void {
+  private async ended(report: GcReport, stoppedByShutdown: boolean): Promise<void> {
     const durationMs = (report.finishedAt ?? Date.now()) - report.startedAt;
 
     if (stoppedByShutdown) {
@@ -627,6 +629,10 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
       { state: report.state, dryRun: report.dryRun, ...report.removed, durationMs },
       'garbage collection ended',
     );
+
+    await this.store.saveReport('gc', report).catch((error: unknown) => {
+      this.logger.error({ err: error }, 'failed to save the garbage collection report');
+    });
   }
 }
 

@@ -12,6 +12,7 @@ import { Digest } from '../common/digest.js';
 import { WharfConfig } from '../config/config.schema.js';
 import { parseDuration } from '../config/units.js';
 import { BlobRecordStore } from '../metadata/stores/blob-record.store.js';
+import { LifecycleStore } from '../metadata/stores/lifecycle.store.js';
 import { BlobStorage } from '../storage/blob-storage.service.js';
 import { UpstreamRoutes } from '../upstream/upstream-routes.js';
 import { BackgroundJob, type JobReport } from './background-job.js';
@@ -91,6 +92,7 @@ export class Scrubber implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(UpstreamRoutes) private readonly routes: UpstreamRoutes,
     @Inject(ActivityObserver) private readonly activity: ActivityObserver,
     @Inject(AuditLog) private readonly audit: AuditLog,
+    @Inject(LifecycleStore) private readonly lifecycle: LifecycleStore,
     @Inject(WharfConfig) config: WharfConfig,
   ) {
     this.intervalMs = parseDuration(config.storage.scrub.interval) ?? 0;
@@ -102,8 +104,9 @@ export class Scrubber implements OnApplicationBootstrap, OnModuleDestroy {
     });
   }
 
-  /** Schedules periodic scrubs. */
-  onApplicationBootstrap(): void {
+  /** Reads the report of the last scrub before a restart, and schedules periodic scrubs. */
+  async onApplicationBootstrap(): Promise<void> {
+    this.job.restore((await this.lifecycle.lastReport('scrub')) as ScrubReport | undefined);
     this.job.schedule(this.intervalMs, () => newReport('schedule'));
   }
 
@@ -152,7 +155,7 @@ export class Scrubber implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  private ended(report: ScrubReport, stoppedByShutdown: boolean): void {
+  private async ended(report: ScrubReport, stoppedByShutdown: boolean): Promise<void> {
     if (stoppedByShutdown) {
       this.logger.warn({ checkedBlobs: report.checkedBlobs }, 'scrub stopped by shutdown');
     } else if (report.state === 'failed') {
@@ -180,6 +183,10 @@ export class Scrubber implements OnApplicationBootstrap, OnModuleDestroy {
       },
       'scrub ended',
     );
+
+    await this.lifecycle.saveReport('scrub', report).catch((error: unknown) => {
+      this.logger.error({ err: error }, 'failed to save the scrub report');
+    });
   }
 
   private async check(report: ScrubReport, digestText: string, recordedSize: number): Promise<void> {

@@ -30,6 +30,7 @@ import { startWharf, type WharfServer } from '../support/wharf-server.js';
 
 interface GcReport {
   state: string;
+  startedAt: string;
   dryRun: boolean;
   removed: { tags: number; manifests: number; links: number; blobs: number; files: number; bytes: number };
   quotas: {
@@ -57,17 +58,23 @@ const acceptAll = [mediaTypes.imageManifest, mediaTypes.imageIndex].join(', ');
 const admin = { user: 'admin', password: randomBytes(12).toString('base64url') };
 const adminAuthorization = basicAuthorization(admin.user, admin.password);
 
-/** Starts Wharf with an htpasswd administrator and `storage` settings, in a fresh data directory. */
+/**
+ * Starts Wharf with an htpasswd administrator and `storage` settings, in a fresh data directory, or
+ * again in the one of an earlier start when `reuse` names its work directory.
+ */
 async function startCollectingWharf(
   storage: Record<string, unknown>,
   config: Record<string, unknown> = {},
+  reuse?: string,
 ): Promise<{ wharf: WharfServer; workDirectory: string }> {
-  const workDirectory = await mkdtemp(join(tmpdir(), 'wharf-gc-'));
+  const workDirectory = reuse ?? (await mkdtemp(join(tmpdir(), 'wharf-gc-')));
   const rootDirectory = join(workDirectory, 'data');
   const htpasswdPath = join(workDirectory, 'htpasswd');
 
-  await mkdir(rootDirectory);
-  await writeHtpasswd(htpasswdPath, { [admin.user]: admin.password });
+  if (reuse === undefined) {
+    await mkdir(rootDirectory);
+    await writeHtpasswd(htpasswdPath, { [admin.user]: admin.password });
+  }
 
   const wharf = await startWharf({
     rootDirectory,
@@ -695,5 +702,54 @@ describe('garbage collection of a pull-through cache', () => {
     assert.match(text, /^wharf_cache_evictions_total\{upstream="hub"\} 1$/m);
     assert.equal(record.repository, 'hub/acme/image-1');
     assert.equal(record.upstream, 'hub');
+  });
+});
+
+describe('reports of background jobs', () => {
+  let wharf: WharfServer;
+  let workDirectory: string;
+  const storage = { gc: { interval: '0s' } };
+
+  async function lastReport(route: string): Promise<{ startedAt: string; startedBy: string } | null> {
+    const response = await fetch(`${wharf.baseUrl}${route}`, {
+      headers: { Authorization: adminAuthorization },
+    });
+
+    return ((await response.json()) as { last: { startedAt: string; startedBy: string } | null }).last;
+  }
+
+  before(async () => {
+    ({ wharf, workDirectory } = await startCollectingWharf(storage));
+  });
+
+  after(async () => {
+    await wharf?.dispose();
+    await rm(workDirectory, { recursive: true, force: true });
+  });
+
+  it('keeps the last ones across a restart', async () => {
+    const collected = await collect(wharf, { dryRun: true });
+    const scrubbed = await fetch(`${wharf.baseUrl}/api/v1/scrub`, {
+      method: 'POST',
+      headers: { Authorization: adminAuthorization },
+    });
+
+    assert.equal(scrubbed.status, 202);
+
+    const deadline = Date.now() + gcDeadlineMs;
+
+    while ((await lastReport('/api/v1/scrub')) === null && Date.now() < deadline) {
+      await sleep(20);
+    }
+
+    const scrub = await lastReport('/api/v1/scrub');
+
+    await wharf.stop();
+    ({ wharf } = await startCollectingWharf(storage, {}, workDirectory));
+
+    assert.equal((await lastReport('/api/v1/gc'))?.startedAt, collected.startedAt);
+    assert.equal((await lastReport('/api/v1/gc'))?.startedBy, admin.user);
+    assert.ok(scrub);
+    assert.deepEqual(await lastReport('/api/v1/scrub'), scrub);
   });
 });

@@ -1,5 +1,6 @@
 import { ApiKeyEntity } from './api-key.entity.js';
 import { BlobEntity } from './blob.entity.js';
+import { JobReportEntity } from './job-report.entity.js';
 import { ManifestReferenceEntity } from './manifest-reference.entity.js';
 import { ManifestEntity } from './manifest.entity.js';
 import { OidcLoginEntity } from './oidc-login.entity.js';
@@ -30,11 +31,13 @@ export const entities = [
   ApiKeyEntity,
   SessionEntity,
   OidcLoginEntity,
+  JobReportEntity,
 ];
 
 export {
   ApiKeyEntity,
   BlobEntity,
+  JobReportEntity,
   ManifestEntity,
   ManifestReferenceEntity,
   OidcLoginEntity,

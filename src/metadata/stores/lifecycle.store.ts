@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 
+import { JobReportEntity } from '../entities/index.js';
 import { MetadataDatabase } from '../metadata-database.js';
 
 /** A tag, as garbage collection reads it. Times are epoch milliseconds. */
@@ -69,6 +70,24 @@ export type ManifestGuard = { kind: 'unreferenced'; before: number } | { kind: '
 @Injectable()
 export class LifecycleStore {
   constructor(@Inject(MetadataDatabase) private readonly db: MetadataDatabase) {}
+
+  /** Stores the report of a background job's last run, replacing the one before. */
+  async saveReport(job: string, report: { finishedAt: number | null }): Promise<void> {
+    await this.db.transaction((manager) =>
+      manager.upsert(
+        JobReportEntity,
+        { job, report: JSON.stringify(report), finishedAt: report.finishedAt ?? Date.now() },
+        ['job'],
+      ),
+    );
+  }
+
+  /** Returns the report of a background job's last run as it was saved, or undefined when none was. */
+  async lastReport(job: string): Promise<unknown> {
+    const row = await this.db.read((manager) => manager.findOneBy(JobReportEntity, { job }));
+
+    return row === null ? undefined : (JSON.parse(row.report) as unknown);
+  }
 
   /** Lists repositories in name order, `limit` at most, after the name `after`. */
   repositories(after: string, limit: number): { id: number; name: string }[] {
