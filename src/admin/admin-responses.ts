@@ -601,7 +601,7 @@ export class ScrubStatusView {
   @ApiProperty({
     type: () => ScrubReportView,
     nullable: true,
-    description: 'The last scrub that ended since Wharf started.',
+    description: 'The last scrub that ended, kept across restarts.',
   })
   last: ScrubReportView | null;
 }
@@ -688,6 +688,9 @@ export class GcReportView {
   @ApiProperty({ type: String, nullable: true, enum: ['retention', 'quotas', 'blobs', 'files'] })
   phase: 'retention' | 'quotas' | 'blobs' | 'files' | null;
 
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  phaseStartedAt: string | null;
+
   @ApiProperty({ description: 'Repositories, images or blobs done in this phase.' })
   phaseDone: number;
 
@@ -717,7 +720,14 @@ export class GcStatusView {
   @ApiProperty({
     type: () => GcReportView,
     nullable: true,
-    description: 'The last run that ended since Wharf started.',
+    description: 'The last run that ended, a real run or a dry run.',
   })
   last: GcReportView | null;
+
+  @ApiProperty({
+    type: () => GcReportView,
+    nullable: true,
+    description: 'The last real run, which a dry run since does not hide.',
+  })
+  lastRealRun: GcReportView | null;
 }

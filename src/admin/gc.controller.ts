@@ -44,11 +44,12 @@ export class GcController {
   @ApiOperation({ summary: 'Show the garbage collection in progress and the report of the last one' })
   @ApiOkResponse({ type: GcStatusView })
   status(): GcStatusView {
-    const { running, last } = this.collector.status();
+    const { running, last, lastRealRun } = this.collector.status();
 
     return {
       running: running === null ? null : reportView(running),
       last: last === null ? null : reportView(last),
+      lastRealRun: lastRealRun === null ? null : reportView(lastRealRun),
     };
   }
 }
@@ -58,6 +59,7 @@ function reportView(report: GcReport): GcReportView {
     ...report,
     startedAt: isoTime(report.startedAt),
     finishedAt: report.finishedAt === null ? null : isoTime(report.finishedAt),
+    phaseStartedAt: report.phaseStartedAt === null ? null : isoTime(report.phaseStartedAt),
     removed: { ...report.removed },
     quotas: report.quotas.map((quota) => ({ ...quota })),
     deletions: [...report.deletions],

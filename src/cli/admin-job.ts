@@ -31,6 +31,8 @@ export interface AdminJob<Report> {
   name: string;
   /** The route that starts it, with its query, such as `/api/v1/gc?dryRun=true`. */
   route: string;
+  /** The route that shows the run in progress and the last one, such as `/api/v1/gc`. */
+  statusRoute: string;
   progressLine: (report: Report) => string;
   /**
    * Returns why the report of a run someone else started does not fit this request, such as a dry
@@ -113,7 +115,12 @@ async function follow<Report extends JobReportBody>(
   let lastPlainLine = 0;
 
   for (;;) {
-    const status = await api.status();
+    const status = await api.status().catch((error: unknown) => {
+      // Wharf stopping while the job runs, for a restart, is the usual cause.
+      throw new CliError(
+        `lost contact with Wharf while the ${job.name} ran (${(error as Error).message}); once Wharf is back, GET ${job.statusRoute} shows how the run ended`,
+      );
+    });
 
     if (status.running === null) {
       if (interactive) {
@@ -139,22 +146,29 @@ async function follow<Report extends JobReportBody>(
 }
 
 /**
- * Renders a bar, the count and bytes done, the rate and the time left, such as
+ * Renders a bar, the count and bytes done, the rate since `startedAt` and the time left, such as
  * `[#####....] 42%  120/300 blobs  1.2 GiB/2.9 GiB  85.0 MiB/s  20s left`. Without a byte total, the
- * rate and time left follow the count instead.
+ * rate and time left follow the count instead. Without any total, only the count and rate are shown.
  */
 export function progressBar(
   progress: { done: number; total: number; unit: string; bytesDone?: number; bytesTotal?: number },
   startedAt: string,
   now = Date.now(),
 ): string {
+  const elapsedSeconds = Math.max(0.001, (now - Date.parse(startedAt)) / 1000);
+
+  if (progress.total <= 0) {
+    const rate = progress.done / elapsedSeconds;
+
+    return `${progress.done} ${progress.unit}  ${rate.toFixed(rate < 10 ? 1 : 0)} ${progress.unit}/s`;
+  }
+
   const byBytes = progress.bytesTotal !== undefined && progress.bytesDone !== undefined;
-  const count = progress.total > 0 ? `${progress.done}/${progress.total}` : `${progress.done}`;
+  const count = `${progress.done}/${progress.total}`;
   const done = byBytes ? (progress.bytesDone ?? 0) : progress.done;
   const total = byBytes ? (progress.bytesTotal ?? 0) : progress.total;
   const fraction = total > 0 ? Math.min(1, done / total) : 0;
   const filled = Math.round(fraction * barWidth);
-  const elapsedSeconds = Math.max(0.001, (now - Date.parse(startedAt)) / 1000);
   const rate = done / elapsedSeconds;
   const left = rate > 0 && total > 0 ? Math.max(0, total - done) / rate : undefined;
 
@@ -256,7 +270,7 @@ class AdminJobClient<Report> {
     const body = (await response.json().catch(() => undefined)) as
       { errors?: { message?: string }[] } | undefined;
     const message = body?.errors?.[0]?.message ?? `HTTP ${response.status}`;
-    const hint = response.status === 401 ? '; sign in with --user' : '';
+    const hint = response.status === 401 && this.authorization === undefined ? '; sign in with --user' : '';
 
     throw new CliError(`Wharf rejected the ${this.name} request: ${message}${hint}`);
   }

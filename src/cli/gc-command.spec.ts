@@ -19,6 +19,7 @@ function report(fields: Partial<Report> = {}): Report {
     error: null,
     dryRun: false,
     phase: null,
+    phaseStartedAt: null,
     phaseDone: 0,
     phaseTotal: 0,
     removed: { tags: 1, manifests: 2, links: 3, blobs: 4, files: 0, bytes: 3 * 1024 * 1024 },
@@ -54,11 +55,17 @@ describe('gc progress line', () => {
 
   it('shows a bare count when the total is unknown', () => {
     const line = progressLine(
-      report({ state: 'running', phase: 'files', phaseDone: 6922, phaseTotal: 0 }),
-      Date.parse(startedAt) + 2_000,
+      report({
+        state: 'running',
+        phase: 'files',
+        phaseStartedAt: '2026-12-05T10:00:08.000Z',
+        phaseDone: 6922,
+        phaseTotal: 0,
+      }),
+      Date.parse(startedAt) + 10_000,
     );
 
-    assert.equal(line, 'files  [........................]  0%  6922 files  3461 files/s  time left unknown');
+    assert.equal(line, 'files  6922 files  3461 files/s');
   });
 });
 
@@ -122,6 +129,8 @@ describe('gc command meeting a run in progress', () => {
   const starts: string[] = [];
   /** The reports the status route returns, one per GET, the last one repeated. */
   let statuses: { running: Report | null; last: Report | null }[] = [];
+  /** When set, status requests get their connection closed, as when Wharf stops. */
+  let unreachable = false;
 
   before(async () => {
     server = createServer((request: IncomingMessage, response: ServerResponse) => {
@@ -130,9 +139,15 @@ describe('gc command meeting a run in progress', () => {
       if (request.method === 'POST') {
         starts.push(request.url ?? '');
 
-        // The first start meets a dry run someone else started; the second one starts.
+        // The first start meets a dry run someone else started; later ones start.
         response.statusCode = starts.length === 1 ? 409 : 202;
         response.end(JSON.stringify(starts.length === 1 ? { errors: [{ message: 'running' }] } : report()));
+
+        return;
+      }
+
+      if (unreachable) {
+        request.socket.destroy();
 
         return;
       }
@@ -172,5 +187,17 @@ describe('gc command meeting a run in progress', () => {
     assert.match(stderr.text(), /already running; following it/);
     assert.match(stderr.text(), /the garbage collection that ran was a dry run; starting the one requested/);
     assert.match(stdout.text(), /^garbage collection finished in 2\.5s: deleted 7 tags/);
+  });
+
+  it('says where to look when Wharf stops during the run', async () => {
+    unreachable = true;
+
+    await assert.rejects(
+      gcCommand(
+        { url: baseUrl, passwordStdin: false, dryRun: false },
+        { stdin: new PassThrough(), stdout: capture().stream, stderr: capture().stream },
+      ),
+      /^CliError: lost contact with Wharf while the garbage collection ran \(.*\); once Wharf is back, GET \/api\/v1\/gc shows how the run ended$/,
+    );
   });
 });

@@ -14,6 +14,7 @@ import type { Terminal } from './user-commands.js';
 interface Report extends JobReportBody {
   dryRun: boolean;
   phase: string | null;
+  phaseStartedAt: string | null;
   phaseDone: number;
   phaseTotal: number;
   removed: { tags: number; manifests: number; links: number; blobs: number; files: number; bytes: number };
@@ -55,6 +56,7 @@ export async function gcCommand(
     {
       name: 'garbage collection',
       route: options.dryRun ? '/api/v1/gc?dryRun=true' : '/api/v1/gc',
+      statusRoute: '/api/v1/gc',
       progressLine,
       mismatch: (report) =>
         report.dryRun === options.dryRun
@@ -76,7 +78,7 @@ export function progressLine(report: Report, now = Date.now()): string {
   const phase = report.phase ?? 'starting';
   const bar = progressBar(
     { done: report.phaseDone, total: report.phaseTotal, unit: phaseUnits[phase] ?? 'steps' },
-    report.startedAt,
+    report.phaseStartedAt ?? report.startedAt,
     now,
   );
 

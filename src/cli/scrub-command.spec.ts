@@ -42,11 +42,13 @@ describe('scrub progress line', () => {
     );
   });
 
-  it('shows 0% while the blobs are still being counted', () => {
-    assert.match(
-      progressLine(report({ totalBlobs: 0, totalBytes: 0, checkedBytes: 0 })),
-      /^\[\.{24}\] {2}0%/,
+  it('shows no bar while the blobs are still being counted', () => {
+    const line = progressLine(
+      report({ totalBlobs: 0, totalBytes: 0, checkedBlobs: 0, checkedBytes: 0 }),
+      Date.parse(startedAt) + 1000,
     );
+
+    assert.equal(line, '0 blobs  0.0 blobs/s');
   });
 });
 

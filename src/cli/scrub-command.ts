@@ -35,7 +35,7 @@ interface Report extends JobReportBody {
  */
 export async function scrubCommand(options: AdminConnectionOptions, terminal: Terminal): Promise<number> {
   const report = await runAdminJob<Report>(
-    { name: 'scrub', route: '/api/v1/scrub', progressLine },
+    { name: 'scrub', route: '/api/v1/scrub', statusRoute: '/api/v1/scrub', progressLine },
     options,
     terminal,
   );

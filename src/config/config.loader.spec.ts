@@ -489,7 +489,24 @@ describe('loadConfig', () => {
 
     assert.equal(problemAt(error.problems, 'apiKey (from WHARF_API_KEY)').reason, 'unknown key');
     assert.doesNotMatch(error.message, /pencil|ink/);
+    assert.match(error.message, /http\.secret \(from WHARF_HTTP__SECRET\) = \[redacted\]/);
     assert.match(error.message, /apiKey \(from WHARF_API_KEY\) = \[redacted\]: unknown key/);
+  });
+
+  it('does not print secrets inside keys or values', () => {
+    const file = write('secret2.yaml', 'http:\n  port: 6006\n');
+    const error = configErrorOf(() =>
+      loadConfig(file, {
+        WHARF_SECRET_KEY: 'pencil',
+        WHARF_PRIVATE_KEY: 'pencil',
+        WHARF_DB: '{"user":"app","password":"pencil"}',
+        WHARF_HTTP__PORT: 'abc',
+      }),
+    );
+
+    assert.doesNotMatch(error.message, /pencil/);
+    assert.match(error.message, /db \(from WHARF_DB\) = \[redacted\]/);
+    assert.match(error.message, /http\.port \(from WHARF_HTTP__PORT\) = "abc"/);
   });
 
   it('reads JSON', () => {

@@ -23,7 +23,7 @@ export class ConfigError extends Error {
   ) {
     const lines = problems.map(
       (p) =>
-        `  ${p.key} = ${isSecretKey(p.key) ? '[redacted]' : (JSON.stringify(p.value) ?? 'undefined')}: ${p.reason}`,
+        `  ${p.key} = ${mayBeSecret(p.key, p.value) ? '[redacted]' : (JSON.stringify(p.value) ?? 'undefined')}: ${p.reason}`,
     );
 
     super(`invalid configuration in ${source}:\n${lines.join('\n')}`);
@@ -39,14 +39,30 @@ const envPrefix = 'WHARF_';
  */
 const nonConfigVariables = new Set(['WHARF_PASSWORD', 'WHARF_URL']);
 
-/** Keys whose values a configuration error does not print, such as `password` or `apiKey`. */
-const secretKeyPattern = /(password|secret|token|apikey)$/i;
+/**
+ * Words in key names whose values a configuration error does not print, such as `password`,
+ * `apiKey` or `secretKey`. Paths such as `caFile` match none, so their values stay visible.
+ */
+const secretKeyPattern = /password|secret|token|key$|credential|private/i;
 
-/** Tells whether a problem's key, such as `auth.apiKey (from WHARF_AUTH__API_KEY)`, names a secret. */
-function isSecretKey(key: string): boolean {
-  const path = key.split(' ')[0];
+/**
+ * Tells whether a problem may show a secret: its key, such as `auth.apiKey (from WHARF_AUTH__API_KEY)`,
+ * ends in a secret word, or its value has such a key inside it.
+ */
+function mayBeSecret(key: string, value: unknown): boolean {
+  const name = key.split(' ')[0].split('.').pop() ?? '';
 
-  return secretKeyPattern.test(path.split('.').pop() ?? '');
+  return secretKeyPattern.test(name) || containsSecretKey(value);
+}
+
+function containsSecretKey(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) {
+    return false;
+  }
+
+  return Object.entries(value).some(
+    ([name, inner]) => secretKeyPattern.test(name) || containsSecretKey(inner as unknown),
+  );
 }
 
 /**

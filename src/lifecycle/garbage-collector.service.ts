@@ -43,6 +43,9 @@ const pageSize = 500;
  */
 const sliceMs = 2;
 
+/** The `job_reports` rows of the last real run and the last dry run. */
+const savedReportKeys = { real: 'gc', dryRun: 'gc-dry-run' };
+
 /** Deletions a report lists one by one; the counts cover the rest. */
 const listedDeletionLimit = 1000;
 
@@ -67,12 +70,17 @@ export interface GcQuota {
   evictedImages: number;
 }
 
+/** A step of a collection: retention rules, cache quotas, unreferenced blobs, then files without rows. */
+export type GcPhase = 'retention' | 'quotas' | 'blobs' | 'files';
+
 /** Progress and outcome of one garbage collection. */
 export interface GcReport extends JobReport {
   /** A dry run deletes nothing and reports what a real run would have deleted. */
   dryRun: boolean;
-  /** The step running now: retention rules, cache quotas, unreferenced blobs, then files without rows. */
-  phase: 'retention' | 'quotas' | 'blobs' | 'files' | null;
+  /** The step running now. */
+  phase: GcPhase | null;
+  /** When the phase started, for its rate; epoch milliseconds. */
+  phaseStartedAt: number | null;
   /** Progress within the phase, in repositories or blobs; `phaseTotal` is 0 when unknown. */
   phaseDone: number;
   phaseTotal: number;
@@ -110,6 +118,7 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
   private readonly rules: { pattern: RegExp; policy: RetentionPolicy }[];
   private readonly quotas: { prefix: string; maxSize: number }[];
   private sliceStartedAt = 0;
+  private lastRealRun: GcReport | undefined;
 
   constructor(
     @Inject(LifecycleStore) private readonly store: LifecycleStore,
@@ -138,9 +147,18 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
     });
   }
 
-  /** Reads the report of the last run before a restart, and schedules periodic runs. */
+  /**
+   * Reads the reports of the last real run and the last dry run before a restart, and schedules
+   * periodic runs.
+   */
   async onApplicationBootstrap(): Promise<void> {
-    this.job.restore((await this.store.lastReport('gc')) as GcReport | undefined);
+    const real = (await this.store.lastReport(savedReportKeys.real)) as GcReport | undefined;
+    const dryRun = (await this.store.lastReport(savedReportKeys.dryRun)) as GcReport | undefined;
+
+    this.lastRealRun ??= real;
+    this.job.restore(
+      real === undefined || (dryRun?.finishedAt ?? 0) > (real.finishedAt ?? 0) ? dryRun : real,
+    );
     this.job.schedule(this.intervalMs, () => newReport(false, 'schedule'));
   }
 
@@ -148,9 +166,12 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
     await this.job.stop();
   }
 
-  /** Returns the run in progress, if any, and the last one that ended. */
-  status(): { running: GcReport | null; last: GcReport | null } {
-    return this.job.status();
+  /**
+   * Returns the run in progress, if any, the last one that ended, and the last real run, which a dry
+   * run since does not hide.
+   */
+  status(): { running: GcReport | null; last: GcReport | null; lastRealRun: GcReport | null } {
+    return { ...this.job.status(), lastRealRun: this.lastRealRun ?? null };
   }
 
   /**
@@ -192,6 +213,7 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
     // A run stopped by shutdown keeps its phase and progress, so the report says where it stopped.
     if (!stopping()) {
       report.phase = null;
+      report.phaseStartedAt = null;
       report.phaseDone = 0;
       report.phaseTotal = 0;
     }
@@ -203,9 +225,7 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
     overlay: Overlay,
     stopping: () => boolean,
   ): Promise<void> {
-    report.phase = 'retention';
-    report.phaseDone = 0;
-    report.phaseTotal = this.store.totals().repositories;
+    startPhase(report, 'retention', this.store.totals().repositories);
 
     for (let after = ''; !stopping();) {
       const page = this.store.repositories(after, pageSize);
@@ -260,9 +280,7 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
       }
     };
 
-    report.phase = 'quotas';
-    report.phaseDone = 0;
-    report.phaseTotal = 0;
+    startPhase(report, 'quotas', 0);
 
     for (const repository of this.repositoriesUnder(quota.prefix)) {
       const contents = withoutOverlay(this.store.contents(repository), overlay);
@@ -345,9 +363,7 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
     overlay: Overlay,
     stopping: () => boolean,
   ): Promise<void> {
-    report.phase = 'blobs';
-    report.phaseDone = 0;
-    report.phaseTotal = this.store.totals().blobs;
+    startPhase(report, 'blobs', this.store.totals().blobs);
 
     for (let after = ''; !stopping();) {
       const page = this.store.unheldBlobs(after, pageSize, times.graceBefore);
@@ -426,9 +442,7 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
     overlay: Overlay,
     stopping: () => boolean,
   ): Promise<void> {
-    report.phase = 'files';
-    report.phaseDone = 0;
-    report.phaseTotal = 0;
+    startPhase(report, 'files', 0);
 
     for await (const file of this.storage.files()) {
       if (stopping()) {
@@ -630,9 +644,15 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
       'garbage collection ended',
     );
 
-    await this.store.saveReport('gc', report).catch((error: unknown) => {
-      this.logger.error({ err: error }, 'failed to save the garbage collection report');
-    });
+    if (!report.dryRun) {
+      this.lastRealRun = report;
+    }
+
+    await this.store
+      .saveReport(report.dryRun ? savedReportKeys.dryRun : savedReportKeys.real, report)
+      .catch((error: unknown) => {
+        this.logger.error({ err: error }, 'failed to save the garbage collection report');
+      });
   }
 }
 
@@ -645,6 +665,7 @@ function newReport(dryRun: boolean, startedBy: string): GcReport {
     error: null,
     dryRun,
     phase: null,
+    phaseStartedAt: null,
     phaseDone: 0,
     phaseTotal: 0,
     removed: { tags: 0, manifests: 0, links: 0, blobs: 0, files: 0, bytes: 0 },
@@ -652,6 +673,14 @@ function newReport(dryRun: boolean, startedBy: string): GcReport {
     deletions: [],
     unlistedDeletions: 0,
   };
+}
+
+/** Moves a report to the start of `phase`, which has `total` steps, or 0 when unknown. */
+function startPhase(report: GcReport, phase: GcPhase, total: number): void {
+  report.phase = phase;
+  report.phaseStartedAt = Date.now();
+  report.phaseDone = 0;
+  report.phaseTotal = total;
 }
 
 function compileRule(rule: RetentionRule): RetentionPolicy {

@@ -728,6 +728,7 @@ describe('reports of background jobs', () => {
   });
 
   it('keeps the last ones across a restart', async () => {
+    const realRun = await collect(wharf);
     const collected = await collect(wharf, { dryRun: true });
     const scrubbed = await fetch(`${wharf.baseUrl}/api/v1/scrub`, {
       method: 'POST',
@@ -749,6 +750,14 @@ describe('reports of background jobs', () => {
 
     assert.equal((await lastReport('/api/v1/gc'))?.startedAt, collected.startedAt);
     assert.equal((await lastReport('/api/v1/gc'))?.startedBy, admin.user);
+
+    const status = await fetch(`${wharf.baseUrl}/api/v1/gc`, {
+      headers: { Authorization: adminAuthorization },
+    });
+    const { lastRealRun } = (await status.json()) as { lastRealRun: { startedAt: string; dryRun: boolean } };
+
+    assert.equal(lastRealRun.startedAt, realRun.startedAt);
+    assert.equal(lastRealRun.dryRun, false);
     assert.ok(scrub);
     assert.deepEqual(await lastReport('/api/v1/scrub'), scrub);
   });
