@@ -38,7 +38,7 @@ import {
 const pageSize = 500;
 
 /**
- * Longest stretch of collection work between two returns to the event loop. Deletions are synchronous
+ * Maximum time of collection work between two returns to the event loop. Deletions are synchronous
  * SQLite calls whose promises resolve at once, so without these pauses a run would starve requests.
  */
 const sliceMs = 2;
@@ -210,7 +210,7 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
       await this.sweepFiles(report, times, overlay, stopping);
     }
 
-    // A run stopped by shutdown keeps its phase and progress, so the report says where it stopped.
+    // A run stopped by shutdown keeps its phase and progress, so the report shows where it stopped.
     if (!stopping()) {
       report.phase = null;
       report.phaseStartedAt = null;
