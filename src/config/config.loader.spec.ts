@@ -509,6 +509,13 @@ describe('loadConfig', () => {
     assert.match(error.message, /http\.port \(from WHARF_HTTP__PORT\) = "abc"/);
   });
 
+  it('prints paths of secret files', () => {
+    const file = write('secret3.yaml', 'http:\n  port: 6007\n');
+    const error = configErrorOf(() => loadConfig(file, { WHARF_HTTP__SECRET_FILE: '/run/secrets/x' }));
+
+    assert.match(error.message, /http\.secretFile \(from WHARF_HTTP__SECRET_FILE\) = "\/run\/secrets\/x"/);
+  });
+
   it('reads JSON', () => {
     const file = write('wharf.json', JSON.stringify({ http: { port: 6002 }, metrics: { enabled: false } }));
     const config = loadConfig(file, {});

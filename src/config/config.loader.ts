@@ -41,9 +41,15 @@ const nonConfigVariables = new Set(['WHARF_PASSWORD', 'WHARF_URL']);
 
 /**
  * Words in key names whose values a configuration error does not print, such as `password`,
- * `apiKey` or `secretKey`. Paths such as `caFile` match none, so their values stay visible.
+ * `apiKey` or `secretKey`. Names of paths, such as `clientSecretFile`, are exempt, so that an error
+ * names the file that is missing.
  */
 const secretKeyPattern = /password|secret|token|key$|credential|private/i;
+const pathKeyPattern = /(file|path|directory)$/i;
+
+function isSecretName(name: string): boolean {
+  return secretKeyPattern.test(name) && !pathKeyPattern.test(name);
+}
 
 /**
  * Tells whether a problem may show a secret: its key, such as `auth.apiKey (from WHARF_AUTH__API_KEY)`,
@@ -52,7 +58,7 @@ const secretKeyPattern = /password|secret|token|key$|credential|private/i;
 function mayBeSecret(key: string, value: unknown): boolean {
   const name = key.split(' ')[0].split('.').pop() ?? '';
 
-  return secretKeyPattern.test(name) || containsSecretKey(value);
+  return isSecretName(name) || containsSecretKey(value);
 }
 
 function containsSecretKey(value: unknown): boolean {
@@ -61,7 +67,7 @@ function containsSecretKey(value: unknown): boolean {
   }
 
   return Object.entries(value).some(
-    ([name, inner]) => secretKeyPattern.test(name) || containsSecretKey(inner as unknown),
+    ([name, inner]) => isSecretName(name) || containsSecretKey(inner as unknown),
   );
 }
 
