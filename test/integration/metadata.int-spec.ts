@@ -15,6 +15,7 @@ import {
 import { migrations } from '../../migrations/index.js';
 import { openDataSource } from '../../src/metadata/metadata.module.js';
 import type { ManifestRecord, ManifestReference } from '../../src/metadata/records.js';
+import { LifecycleStore } from '../../src/metadata/stores/lifecycle.store.js';
 import type { ManifestWrite } from '../../src/metadata/stores/manifest.store.js';
 import { openTempDatabase, type TempDatabase } from '../support/temp-database.js';
 
@@ -122,6 +123,32 @@ describe('metadata stores', () => {
 
   afterEach(async () => {
     await db?.dispose();
+  });
+
+  describe('LifecycleStore reports', () => {
+    it('saves and replaces a job report', async () => {
+      const store = new LifecycleStore(db.database);
+
+      assert.equal(await store.lastReport('gc'), undefined);
+      const first = { finishedAt: 1000, removed: 1 };
+      const second = { finishedAt: 2000, removed: 2 };
+
+      await store.saveReport('gc', first);
+      await store.saveReport('gc', second);
+
+      assert.deepEqual(await store.lastReport('gc'), { finishedAt: 2000, removed: 2 });
+      assert.equal(await countRows(db, 'job_reports'), 1);
+    });
+
+    it('treats a damaged report as none', async () => {
+      const store = new LifecycleStore(db.database);
+
+      await db.dataSource.query(
+        "INSERT INTO job_reports (job, report, finished_at) VALUES ('scrub', '{not json', 1)",
+      );
+
+      assert.equal(await store.lastReport('scrub'), undefined);
+    });
   });
 
   describe('BlobRecordStore', () => {

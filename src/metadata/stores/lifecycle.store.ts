@@ -82,11 +82,18 @@ export class LifecycleStore {
     );
   }
 
-  /** Returns the report of a background job's last run as it was saved, or undefined when none was. */
+  /**
+   * Returns the report of a background job's last run as it was saved, or undefined when none was or
+   * it is not JSON, so that a damaged row costs the old report and not the start of Wharf.
+   */
   async lastReport(job: string): Promise<unknown> {
     const row = await this.db.read((manager) => manager.findOneBy(JobReportEntity, { job }));
 
-    return row === null ? undefined : (JSON.parse(row.report) as unknown);
+    try {
+      return row === null ? undefined : (JSON.parse(row.report) as unknown);
+    } catch {
+      return undefined;
+    }
   }
 
   /** Lists repositories in name order, `limit` at most, after the name `after`. */
