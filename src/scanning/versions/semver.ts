@@ -12,6 +12,7 @@ interface SemanticVersion {
  * identifiers compare as numbers and sort before alphanumeric ones, which compare in ASCII order,
  * and a longer list of identifiers wins when all before are equal. A leading `v`, as Go writes
  * versions, is accepted, and build metadata after `+` (such as Go's `+incompatible`) is ignored.
+ * A missing minor or patch number counts as 0, because advisories write npm versions such as `1.0`.
  */
 export const semverVersions: VersionScheme = {
   name: 'SemVer',
@@ -33,12 +34,12 @@ export const semverVersions: VersionScheme = {
 
 function parse(text: string): SemanticVersion {
   const match =
-    /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/.exec(
+    /^v?(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?(?:\.(0|[1-9]\d*))?(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/.exec(
       text.trim(),
     );
 
   if (match === null) {
-    throw new InvalidVersionError('SemVer', text, 'it is not MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD]');
+    throw new InvalidVersionError('SemVer', text, 'it is not MAJOR[.MINOR[.PATCH]][-PRERELEASE][+BUILD]');
   }
 
   const prerelease = match[4] === undefined ? [] : match[4].split('.');
@@ -47,7 +48,7 @@ function parse(text: string): SemanticVersion {
     throw new InvalidVersionError('SemVer', text, 'a numeric pre-release identifier has a leading zero');
   }
 
-  return { core: [match[1], match[2], match[3]], prerelease };
+  return { core: [match[1], match[2] ?? '0', match[3] ?? '0'], prerelease };
 }
 
 function comparePrerelease(a: string[], b: string[]): number {

@@ -163,7 +163,14 @@ describe('SemVer versions', () => {
   });
 
   it('rejects what is not SemVer', () => {
-    assertInvalid(semverVersions, ['', '1.2', '1.2.3.4', '01.2.3', '1.2.3-01', 'latest']);
+    assertInvalid(semverVersions, ['', '1.2.3.4', '01.2.3', '1.2.3-01', 'latest', '1..2']);
+  });
+
+  it('reads a missing minor or patch number as 0', () => {
+    assertEqual(semverVersions, [
+      ['1.0', '1.0.0'],
+      ['2', '2.0.0'],
+    ]);
   });
 });
 
