@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+
+import { maxDatabaseBytes, parseApkInstalled, parseDpkgStatus, purlOf } from './package-databases.js';
+
+const dpkgStatus = `Package: libc6
+Status: install ok installed
+Priority: optional
+Section: libs
+Installed-Size: 12986
+Maintainer: GNU Libc Maintainers <debian-glibc@lists.debian.org>
+Architecture: amd64
+Multi-Arch: same
+Source: glibc
+Version: 2.36-9+deb12u7
+Description: GNU C Library: Shared libraries
+ Contains the standard libraries that are used by nearly all programs on
+ the system.
+
+Package: libssl3
+Status: install ok installed
+Architecture: amd64
+Source: openssl (3.0.15-1~deb12u1)
+Version: 3.0.15-1~deb12u1+b1
+
+Package: removed-tool
+Status: deinstall ok config-files
+Architecture: all
+Version: 1.0-1
+
+Package: broken
+Status: install ok installed
+`;
+
+const apkInstalled = `C:Q1abc=
+P:musl
+V:1.2.4_git20230717-r4
+A:x86_64
+S:407574
+o:musl
+F:lib
+R:ld-musl-x86_64.so.1
+R:libc.musl-x86_64.so.1
+
+C:Q1def=
+P:libcrypto3
+V:3.1.4-r5
+A:x86_64
+o:openssl
+
+P:no-version
+`;
+
+describe('dpkg status files', () => {
+  it('lists installed packages with their source package', () => {
+    const { packages, warnings } = parseDpkgStatus(dpkgStatus, 'var/lib/dpkg/status');
+
+    assert.deepEqual(packages, [
+      {
+        type: 'dpkg',
+        name: 'libc6',
+        version: '2.36-9+deb12u7',
+        sourceName: 'glibc',
+        sourceVersion: '2.36-9+deb12u7',
+        architecture: 'amd64',
+      },
+      {
+        type: 'dpkg',
+        name: 'libssl3',
+        version: '3.0.15-1~deb12u1+b1',
+        sourceName: 'openssl',
+        sourceVersion: '3.0.15-1~deb12u1',
+        architecture: 'amd64',
+      },
+    ]);
+    assert.deepEqual(warnings, ['var/lib/dpkg/status: stanza 4 has no Package or Version and was skipped']);
+  });
+
+  it('counts a status.d file without Status as installed', () => {
+    const { packages } = parseDpkgStatus(
+      'Package: tzdata\nVersion: 2024a-0+deb12u1\nArchitecture: all\n',
+      'status.d/tzdata',
+    );
+
+    assert.deepEqual(
+      packages.map((entry) => [entry.name, entry.version, entry.sourceName]),
+      [['tzdata', '2024a-0+deb12u1', 'tzdata']],
+    );
+  });
+
+  it('reads the status file of this Debian machine', () => {
+    const { packages, warnings } = parseDpkgStatus(readFileSync('/var/lib/dpkg/status', 'utf8'), 'status');
+    const dpkg = packages.find((entry) => entry.name === 'dpkg');
+
+    assert.deepEqual(warnings, []);
+    assert.ok(packages.length > 50, `${packages.length} packages`);
+    assert.ok(dpkg, 'dpkg itself is installed');
+    assert.match(dpkg.version, /^\d/);
+  });
+
+  it('reports binary and oversized files instead of reading them', () => {
+    assert.deepEqual(parseDpkgStatus('Package: a\u0000\n', 'status'), {
+      packages: [],
+      warnings: ['status contains binary data and was not read'],
+    });
+    assert.deepEqual(parseDpkgStatus('x'.repeat(maxDatabaseBytes + 1), 'status').warnings, [
+      'status is larger than 64 MiB and was not read',
+    ]);
+  });
+});
+
+describe('apk installed databases', () => {
+  it('lists packages with their origin', () => {
+    const { packages, warnings } = parseApkInstalled(apkInstalled, 'lib/apk/db/installed');
+
+    assert.deepEqual(
+      packages.map((entry) => [entry.name, entry.version, entry.sourceName, entry.architecture]),
+      [
+        ['musl', '1.2.4_git20230717-r4', 'musl', 'x86_64'],
+        ['libcrypto3', '3.1.4-r5', 'openssl', 'x86_64'],
+      ],
+    );
+    assert.deepEqual(warnings, ['lib/apk/db/installed: entry 3 has no P: or V: line and was skipped']);
+  });
+
+  it('reports a binary file instead of reading it', () => {
+    assert.deepEqual(parseApkInstalled('P:a\u0000', 'installed').warnings, [
+      'installed contains binary data and was not read',
+    ]);
+  });
+});
+
+describe('package URLs', () => {
+  it('encodes versions and qualifiers', () => {
+    const [libc, libssl] = parseDpkgStatus(dpkgStatus, 'status').packages;
+    const [musl] = parseApkInstalled(apkInstalled, 'installed').packages;
+
+    assert.equal(
+      purlOf(libc, 'debian', 'debian-12'),
+      'pkg:deb/debian/libc6@2.36-9%2Bdeb12u7?arch=amd64&distro=debian-12',
+    );
+    assert.equal(purlOf(libssl, 'debian'), 'pkg:deb/debian/libssl3@3.0.15-1~deb12u1%2Bb1?arch=amd64');
+    assert.equal(
+      purlOf(musl, 'alpine', 'alpine-3.19'),
+      'pkg:apk/alpine/musl@1.2.4_git20230717-r4?arch=x86_64&distro=alpine-3.19',
+    );
+    assert.equal(
+      purlOf({ ...libc, version: '1:2.0-1', architecture: null }, 'debian'),
+      'pkg:deb/debian/libc6@1%3A2.0-1',
+    );
+  });
+});

@@ -1,0 +1,190 @@
+/** A package an OS package database lists as installed. */
+export interface InstalledPackage {
+  /** The package manager's database: `dpkg` or `apk`. */
+  type: 'dpkg' | 'apk';
+  name: string;
+  version: string;
+  /** The source package it was built from, which Debian advisories name; the package itself when unnamed. */
+  sourceName: string;
+  sourceVersion: string;
+  architecture: string | null;
+}
+
+/** Largest package database read; a bigger one is reported instead of read into memory. */
+export const maxDatabaseBytes = 64 * 1024 * 1024;
+
+/** Packages read from one database file, and what was skipped and why. */
+export interface DatabaseContents {
+  packages: InstalledPackage[];
+  warnings: string[];
+}
+
+/**
+ * Reads a dpkg status file (`/var/lib/dpkg/status`, or one file of `status.d/` in distroless
+ * images): stanzas of `Field: value` lines separated by blank lines, with continuation lines that
+ * start with white space. Only packages whose `Status` ends in `installed` count; a `status.d/`
+ * file has no `Status` and counts as installed. `Source` may carry its own version, as in
+ * `Source: glibc (2.36-9)`.
+ */
+export function parseDpkgStatus(text: string, where: string): DatabaseContents {
+  const warnings: string[] = [];
+  const problem = checkText(text, where);
+
+  if (problem !== undefined) {
+    return { packages: [], warnings: [problem] };
+  }
+
+  const packages = stanzas(text).flatMap((fields, index) => {
+    const name = fields.get('package');
+    const version = fields.get('version');
+    const status = fields.get('status');
+
+    if (status !== undefined && !/\binstalled$/.test(status)) {
+      return [];
+    }
+
+    if (name === undefined || version === undefined) {
+      warnings.push(`${where}: stanza ${index + 1} has no Package or Version and was skipped`);
+
+      return [];
+    }
+
+    const source = /^(\S+)(?:\s+\((\S+)\))?$/.exec(fields.get('source') ?? '');
+
+    return [
+      {
+        type: 'dpkg' as const,
+        name,
+        version,
+        sourceName: source?.[1] ?? name,
+        sourceVersion: source?.[2] ?? version,
+        architecture: fields.get('architecture') ?? null,
+      },
+    ];
+  });
+
+  return { packages, warnings };
+}
+
+/**
+ * Reads Alpine's installed database (`/lib/apk/db/installed`): stanzas of one-letter `K:value` lines
+ * separated by blank lines, where `P` is the package, `V` its version, `A` its architecture and `o`
+ * the origin (source) package that Alpine advisories name.
+ */
+export function parseApkInstalled(text: string, where: string): DatabaseContents {
+  const warnings: string[] = [];
+  const problem = checkText(text, where);
+
+  if (problem !== undefined) {
+    return { packages: [], warnings: [problem] };
+  }
+
+  const packages = text
+    .split(/\n\s*\n/)
+    .filter((block) => block.trim() !== '')
+    .flatMap((block, index) => {
+      const fields = new Map<string, string>();
+
+      for (const line of block.split('\n')) {
+        const match = /^([A-Za-z]):(.*)$/.exec(line);
+
+        // Several letters repeat per file of the package (R, Z, a, M); the first value of each counts.
+        if (match !== null && !fields.has(match[1])) {
+          fields.set(match[1], match[2].trim());
+        }
+      }
+
+      const name = fields.get('P');
+      const version = fields.get('V');
+
+      if (name === undefined || version === undefined) {
+        warnings.push(`${where}: entry ${index + 1} has no P: or V: line and was skipped`);
+
+        return [];
+      }
+
+      return [
+        {
+          type: 'apk' as const,
+          name,
+          version,
+          sourceName: fields.get('o') ?? name,
+          sourceVersion: version,
+          architecture: fields.get('A') ?? null,
+        },
+      ];
+    });
+
+  return { packages, warnings };
+}
+
+/** Returns why a database file cannot be read as text, or undefined when it can. */
+function checkText(text: string, where: string): string | undefined {
+  if (Buffer.byteLength(text) > maxDatabaseBytes) {
+    return `${where} is larger than ${maxDatabaseBytes / 1024 / 1024} MiB and was not read`;
+  }
+
+  if (text.includes('\u0000')) {
+    return `${where} contains binary data and was not read`;
+  }
+
+  return undefined;
+}
+
+/** Splits a deb822 text into stanzas of lower-cased field names and values. */
+function stanzas(text: string): Map<string, string>[] {
+  const result: Map<string, string>[] = [];
+  let fields = new Map<string, string>();
+  let last: string | undefined;
+
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') {
+      if (fields.size > 0) {
+        result.push(fields);
+        fields = new Map();
+      }
+
+      last = undefined;
+      continue;
+    }
+
+    // A continuation line belongs to the field before it, such as a Description's long text.
+    if (/^\s/.test(line)) {
+      if (last !== undefined) {
+        fields.set(last, `${fields.get(last) ?? ''}\n${line.trim()}`);
+      }
+
+      continue;
+    }
+
+    const colon = line.indexOf(':');
+
+    if (colon > 0) {
+      last = line.slice(0, colon).trim().toLowerCase();
+      fields.set(last, line.slice(colon + 1).trim());
+    }
+  }
+
+  if (fields.size > 0) {
+    result.push(fields);
+  }
+
+  return result;
+}
+
+/**
+ * Returns the package URL of an installed package, such as
+ * `pkg:deb/debian/libc6@2.36-9%2Bdeb12u7?arch=amd64&distro=debian-12`. `distro` is the OS release
+ * read from `/etc/os-release`, such as `debian-12`, when known. Version and qualifiers are
+ * percent-encoded as the purl specification requires, so `+` and an epoch's `:` survive.
+ */
+export function purlOf(entry: InstalledPackage, namespace: string, distro?: string): string {
+  const type = entry.type === 'dpkg' ? 'deb' : 'apk';
+  const qualifiers = [
+    ...(entry.architecture === null ? [] : [`arch=${encodeURIComponent(entry.architecture)}`]),
+    ...(distro === undefined ? [] : [`distro=${encodeURIComponent(distro)}`]),
+  ];
+  const query = qualifiers.length === 0 ? '' : `?${qualifiers.join('&')}`;
+
+  return `pkg:${type}/${encodeURIComponent(namespace)}/${encodeURIComponent(entry.name)}@${encodeURIComponent(entry.version)}${query}`;
+}
