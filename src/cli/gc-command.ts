@@ -36,7 +36,7 @@ interface Report extends JobReportBody {
   unlistedDeletions: number;
 }
 
-/** What each phase counts, for the progress line. */
+/** The unit each phase counts in, for the progress line. */
 const phaseUnits: Record<string, string> = {
   retention: 'repositories',
   quotas: 'images',

@@ -219,7 +219,7 @@ interface AdminConnectionFlags {
   passwordStdin?: boolean;
 }
 
-/** Adds the options that say which running Wharf to reach and how to sign in to it. */
+/** Adds the options that name the running Wharf to reach and the user to sign in as. */
 function withAdminConnection(command: Command): Command {
   return command
     .option('--url <url>', 'the running Wharf; defaults to http.address and http.port of the configuration')

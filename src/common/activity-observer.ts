@@ -17,7 +17,7 @@ export interface ScrubSummary {
   problems: Record<'missing' | 'corrupt' | 'size', number>;
 }
 
-/** What one garbage collection deleted; `bytes` are those of blobs and files removed from disk. */
+/** Counts of what one garbage collection deleted; `bytes` are those of blobs and files removed from disk. */
 export interface GcRemovals {
   tags: number;
   manifests: number;
@@ -61,6 +61,6 @@ export abstract class ActivityObserver {
   /** Counts a garbage collection that ended, with what it deleted. */
   abstract recordGc(summary: GcSummary): void;
 
-  /** Counts an image evicted from the cache of `upstream`, which then holds `bytes` less. */
+  /** Counts an image evicted from the cache of `upstream`, which then stores `bytes` less. */
   abstract recordEviction(upstream: string, bytes: number): void;
 }

@@ -1,19 +1,19 @@
 import { ConflictException } from '@nestjs/common';
 
-/** What every background job reports. Times are epoch milliseconds. */
+/** The fields every background job reports. Times are epoch milliseconds. */
 export interface JobReport {
   state: 'running' | 'finished' | 'failed';
   startedAt: number;
   finishedAt: number | null;
   /** The reason a failed run stopped. */
   error: string | null;
-  /** Who started the run: a user name, `anonymous`, or `schedule`. */
+  /** The starter of the run: a user name, `anonymous`, or `schedule`. */
   startedBy: string;
 }
 
 /**
- * How a job runs: `work` fills the report and throws to fail. `ended` runs after every run, told
- * whether shutdown stopped it.
+ * The work of a job: `work` fills the report and throws to fail. `ended` runs after every run and
+ * learns whether shutdown stopped it.
  */
 export interface JobDefinition<Report extends JobReport> {
   /** The job's name in messages, such as `scrub`. */

@@ -262,20 +262,20 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
     overlay: Overlay,
   ): Promise<void> {
     const repositories = new Map<number, RepositoryContents>();
-    const held = new Map<string, { size: number; holders: number }>();
+    const referenceCounts = new Map<string, { size: number; references: number }>();
     let size = 0;
 
     // Counts the references to each digest, and the cache's size as digests gain their first one or
     // lose their last.
-    const hold = (digest: string, bytes: number, change: 1 | -1): void => {
-      const entry = held.get(digest) ?? { size: bytes, holders: 0 };
+    const countReference = (digest: string, bytes: number, change: 1 | -1): void => {
+      const entry = referenceCounts.get(digest) ?? { size: bytes, references: 0 };
 
-      entry.holders += change;
-      held.set(digest, entry);
+      entry.references += change;
+      referenceCounts.set(digest, entry);
 
-      if (change === 1 && entry.holders === 1) {
+      if (change === 1 && entry.references === 1) {
         size += entry.size;
-      } else if (change === -1 && entry.holders === 0) {
+      } else if (change === -1 && entry.references === 0) {
         size -= entry.size;
       }
     };
@@ -286,8 +286,8 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
       const contents = withoutOverlay(this.store.contents(repository), overlay);
 
       repositories.set(repository.id, contents);
-      contents.manifests.forEach((manifest) => hold(manifest.digest, manifest.size, 1));
-      contents.links.forEach((link) => hold(link.digest, link.size, 1));
+      contents.manifests.forEach((manifest) => countReference(manifest.digest, manifest.size, 1));
+      contents.links.forEach((link) => countReference(link.digest, link.size, 1));
     }
 
     const sizeBefore = size;
@@ -323,8 +323,8 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
       const done = await this.carryOut(report, contents, planEviction(contents, image.manifest), overlay);
       const sizeBeforeEviction = size;
 
-      done.manifests.forEach(({ manifest }) => hold(manifest.digest, manifest.size, -1));
-      done.links.forEach(({ link }) => hold(link.digest, link.size, -1));
+      done.manifests.forEach(({ manifest }) => countReference(manifest.digest, manifest.size, -1));
+      done.links.forEach(({ link }) => countReference(link.digest, link.size, -1));
       repositories.set(contents.id, applyPlan(contents, done));
 
       const freed = sizeBeforeEviction - size;

@@ -15,7 +15,7 @@ export interface RetentionPolicy {
   deleteUntaggedAfterMs?: number;
 }
 
-/** Why garbage collection deletes something. */
+/** The reason garbage collection deletes something. */
 export type DeletionReason =
   /** A tag no `keep` setting of its retention rule keeps. */
   | 'retention'
@@ -44,7 +44,7 @@ export interface LinkDeletion {
   pulledBefore: number;
 }
 
-/** What one repository loses: tags first, then manifests in order, then blob links. */
+/** The deletions in one repository: tags first, then manifests in order, then blob links. */
 export interface RepositoryPlan {
   tags: { tag: LifecycleTag; reason: DeletionReason }[];
   manifests: ManifestDeletion[];
@@ -66,7 +66,7 @@ export interface PlanTimes {
  *    one can free others, its children and referrers, so this repeats until nothing changes.
  * 3. Links to blobs that no remaining manifest is or points to.
  *
- * Nothing newer than the grace period goes, whatever the rule says.
+ * Nothing newer than the grace period is deleted, whatever the rule.
  */
 export function planRepository(
   contents: RepositoryContents,
@@ -226,7 +226,7 @@ export function applyPlan(contents: RepositoryContents, plan: RepositoryPlan): R
   };
 }
 
-/** Whether a rule limits tags at all; one with only `deleteUntaggedAfter` keeps every tag. */
+/** Tells whether a rule limits tags at all; one with only `deleteUntaggedAfter` keeps every tag. */
 function limitsTags(policy: RetentionPolicy): boolean {
   return policy.keepLast !== undefined || policy.keepTags.length > 0 || policy.keepWithinMs !== undefined;
 }
@@ -244,9 +244,16 @@ function tagsToDelete(
     contents.manifests.map((manifest) => [manifest.digest, manifest.lastPulledAt ?? 0]),
   );
   const activeAt = (tag: LifecycleTag): number => Math.max(tag.updatedAt, pulledAt.get(tag.digest) ?? 0);
-  const ranked = [...contents.tags].sort(
-    (a, b) => activeAt(b) - activeAt(a) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
-  );
+  // Most recently used first; tags used at the same moment in name order, so the plan is stable.
+  const ranked = [...contents.tags].sort((a, b) => {
+    const byActivity = activeAt(b) - activeAt(a);
+
+    if (byActivity !== 0 || a.name === b.name) {
+      return byActivity;
+    }
+
+    return a.name < b.name ? -1 : 1;
+  });
 
   return ranked.filter(
     (tag, rank) =>

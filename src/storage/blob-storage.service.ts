@@ -175,8 +175,8 @@ export class BlobStorage {
   }
 
   /**
-   * Runs `work` while no other `exclusive` section of the same digest runs. Writers hold it from placing
-   * a blob's bytes until its row is recorded, and garbage collection holds it from deleting the row
+   * Runs `work` while no other `exclusive` section of the same digest runs. Writers keep it from placing
+   * a blob's bytes until its row is recorded, and garbage collection keeps it from deleting the row
    * until the file is gone, so neither ever sees the other half done.
    */
   exclusive<T>(digest: Digest, work: () => Promise<T>): Promise<T> {

@@ -29,7 +29,7 @@ export class StoragePaths {
     return join(this.blobsDirectory, digest.algorithm, digest.hex.slice(0, 2), digest.hex);
   }
 
-  /** A directory inside `blobs/`, such as an algorithm's or a shard's, for listing stored blobs. */
+  /** Returns a directory inside `blobs/`, such as an algorithm's or a shard's, for listing stored blobs. */
   blobListing(...parts: string[]): string {
     return join(this.blobsDirectory, ...parts);
   }

@@ -209,7 +209,7 @@ describe('garbage collection with retention rules', () => {
     });
   const liveReferrer = referrerOf(liveSubject);
   const orphanedReferrer = referrerOf(deletedSubject);
-  const kept = createImage({ layerCount: 1 });
+  const keptUntagged = createImage({ layerCount: 1 });
   const teamTags = ['release-1', 'a', 'b', 'c', 'd'];
   const teamImages = teamTags.map(() => createImage({ layerCount: 1 }));
   const looseBlob = createRandomBlob(500);
@@ -245,7 +245,7 @@ describe('garbage collection with retention rules', () => {
     });
 
     assert.equal(deleted.status, 202);
-    await client.pushImage('keep/app', kept.manifest.digest, kept);
+    await client.pushImage('keep/app', keptUntagged.manifest.digest, keptUntagged);
 
     // Pushed one after another, so that each tag is newer than the one before.
     for (const [position, tag] of teamTags.entries()) {
@@ -339,7 +339,7 @@ describe('garbage collection with retention rules', () => {
   });
 
   it('keeps untagged manifests where no rule says to delete them', async () => {
-    await pullImage(client, 'keep/app', kept.manifest.digest, kept);
+    await pullImage(client, 'keep/app', keptUntagged.manifest.digest, keptUntagged);
   });
 
   it('deletes the tags a rule does not keep, and leaves their manifests', async () => {
@@ -611,9 +611,9 @@ describe('garbage collection of a pull-through cache', () => {
     await pullImage(client, 'hub/acme/by-digest', digest, byDigest);
     assert.equal(await manifestFetches(), 1);
 
-    const kept = await collect(wharf);
+    const firstRun = await collect(wharf);
 
-    assert.deepEqual(kept.deletions, []);
+    assert.deepEqual(firstRun.deletions, []);
     await pullImage(client, 'hub/acme/by-digest', digest, byDigest);
     assert.equal(await manifestFetches(), 1);
 

@@ -10,7 +10,7 @@ export class InvalidVersionError extends Error {
   }
 }
 
-/** How one ecosystem orders its versions. */
+/** The version order of one ecosystem. */
 export interface VersionScheme {
   /** The scheme's name in messages, such as `dpkg`. */
   readonly name: string;
