@@ -150,4 +150,24 @@ describe('package URLs', () => {
       'pkg:deb/debian/libc6@1%3A2.0-1',
     );
   });
+
+  it('moves an rpm epoch into a qualifier', () => {
+    const openssl = {
+      type: 'rpm' as const,
+      name: 'openssl-libs',
+      version: '1:3.0.7-27.el9',
+      sourceName: 'openssl',
+      sourceVersion: '1:3.0.7-27.el9',
+      architecture: 'x86_64',
+    };
+
+    assert.equal(
+      purlOf(openssl, 'rocky', 'rocky-9.3'),
+      'pkg:rpm/rocky/openssl-libs@3.0.7-27.el9?arch=x86_64&distro=rocky-9.3&epoch=1',
+    );
+    assert.equal(
+      purlOf({ ...openssl, version: '3.0.7-27.el9', architecture: null }, undefined),
+      'pkg:rpm/openssl-libs@3.0.7-27.el9',
+    );
+  });
 });

@@ -1,7 +1,7 @@
 /** A package an OS package database lists as installed. */
 export interface InstalledPackage {
-  /** The package manager's database: `dpkg` or `apk`. */
-  type: 'dpkg' | 'apk';
+  /** The package manager's database: `dpkg`, `apk` or `rpm`. */
+  type: 'dpkg' | 'apk' | 'rpm';
   name: string;
   version: string;
   /** The source package it was built from, which Debian advisories name; the package itself when unnamed. */
@@ -172,19 +172,27 @@ function stanzas(text: string): Map<string, string>[] {
   return result;
 }
 
+/** The purl type of each OS package database, from the purl specification's list of types. */
+const purlTypes = { dpkg: 'deb', apk: 'apk', rpm: 'rpm' } as const;
+
 /**
  * Returns the package URL of an installed package, such as
- * `pkg:deb/debian/libc6@2.36-9%2Bdeb12u7?arch=amd64&distro=debian-12`. `distro` is the OS release
- * read from `/etc/os-release`, such as `debian-12`, when known. Version and qualifiers are
- * percent-encoded as the purl specification requires, so `+` and an epoch's `:` survive.
+ * `pkg:deb/debian/libc6@2.36-9%2Bdeb12u7?arch=amd64&distro=debian-12`. `namespace` is the OS
+ * vendor (`ID` of os-release) and is left out when unknown; `distro` is the OS release, such as
+ * `debian-12`, when known. Version and qualifiers are percent-encoded as the purl specification
+ * requires, so `+` and an epoch's `:` survive. An rpm epoch goes into the `epoch` qualifier instead
+ * of the version, as the purl specification's rpm type defines, and qualifiers stay sorted by key.
  */
-export function purlOf(entry: InstalledPackage, namespace: string, distro?: string): string {
-  const type = entry.type === 'dpkg' ? 'deb' : 'apk';
+export function purlOf(entry: InstalledPackage, namespace: string | undefined, distro?: string): string {
+  const rpmEpoch = entry.type === 'rpm' ? /^(\d+):(.*)$/.exec(entry.version) : null;
+  const version = rpmEpoch === null ? entry.version : rpmEpoch[2];
   const qualifiers = [
     ...(entry.architecture === null ? [] : [`arch=${encodeURIComponent(entry.architecture)}`]),
     ...(distro === undefined ? [] : [`distro=${encodeURIComponent(distro)}`]),
+    ...(rpmEpoch === null ? [] : [`epoch=${rpmEpoch[1]}`]),
   ];
   const query = qualifiers.length === 0 ? '' : `?${qualifiers.join('&')}`;
+  const prefix = namespace === undefined ? '' : `${encodeURIComponent(namespace)}/`;
 
-  return `pkg:${type}/${encodeURIComponent(namespace)}/${encodeURIComponent(entry.name)}@${encodeURIComponent(entry.version)}${query}`;
+  return `pkg:${purlTypes[entry.type]}/${prefix}${encodeURIComponent(entry.name)}@${encodeURIComponent(version)}${query}`;
 }
