@@ -19,6 +19,11 @@ export interface AffectedPackage {
   ranges: AffectedRange[];
   /** Versions listed one by one, which are affected whatever the ranges contain. */
   versions: string[];
+  /**
+   * The ecosystem's own rating of the entry, such as `medium` or `unimportant`, from
+   * `ecosystem_specific.severity` or, as Debian writes it, `ecosystem_specific.urgency`.
+   */
+  ecosystemSeverity?: string;
 }
 
 /** A severity of an OSV record: a CVSS vector, or a rating the ecosystem's database gave. */
@@ -198,7 +203,16 @@ function parseAffected(entry: unknown, where: string, warnings: string[]): Affec
     purl: typeof affectedPackage['purl'] === 'string' ? affectedPackage['purl'] : null,
     ranges,
     versions: arrayOf(entry['versions']).filter((version): version is string => typeof version === 'string'),
+    ...ecosystemSeverityOf(entry),
   };
+}
+
+/** Reads the rating in an affected entry's `ecosystem_specific`, when it has one. */
+function ecosystemSeverityOf(entry: Record<string, unknown>): { ecosystemSeverity?: string } {
+  const specific = isObject(entry['ecosystem_specific']) ? entry['ecosystem_specific'] : {};
+  const rating = [specific['severity'], specific['urgency']].find((value) => typeof value === 'string');
+
+  return typeof rating === 'string' ? { ecosystemSeverity: rating } : {};
 }
 
 /** Reads a range, or returns why it cannot be used. */
