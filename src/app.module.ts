@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 
 import { AdminModule } from './admin/admin.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { ManifestHooks } from './common/manifest-hooks.js';
 import { RootLogger } from './common/root-logger.js';
 import { ShutdownState } from './common/shutdown-state.js';
 import { ConfigModule } from './config/config.module.js';
@@ -23,8 +24,8 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      providers: [{ provide: RootLogger, useValue: logger }, ShutdownState],
-      exports: [RootLogger, ShutdownState],
+      providers: [{ provide: RootLogger, useValue: logger }, ShutdownState, ManifestHooks],
+      exports: [RootLogger, ShutdownState, ManifestHooks],
       imports: [
         ConfigModule.forRoot(config),
         StorageModule.forRoot({

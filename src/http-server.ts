@@ -118,8 +118,8 @@ export function requestIdOf(request: IncomingMessage, trustedProxies: NetworkLis
 function configureHttp(fastify: FastifyInstance): void {
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', (request, payload, done) => {
-    if (request.url.startsWith('/v2')) {
-      // Registry bodies (blobs, chunks, manifests) are read by the handlers as streams.
+    if (request.url.startsWith('/v2') || isRecordStream(request.url, request.headers['content-type'])) {
+      // Registry bodies (blobs, chunks, manifests) and vulnerability imports are read as streams.
       done(null, payload);
 
       return;
@@ -147,6 +147,14 @@ function configureHttp(fastify: FastifyInstance): void {
       'request completed',
     );
   });
+}
+
+/** Tells whether a body is a vulnerability import: OSV records as NDJSON, too big to read whole. */
+function isRecordStream(url: string, contentType: string | undefined): boolean {
+  return (
+    url.split('?')[0] === '/api/v1/vulndb/import' &&
+    contentType?.split(';')[0].trim().toLowerCase() === 'application/x-ndjson'
+  );
 }
 
 /**

@@ -1,5 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
+import { VulnerabilitySummaryView } from './scan-views.js';
+
 /**
  * Response shapes of the admin API, declared as classes so that the OpenAPI document describes them.
  * Times are ISO 8601 strings in UTC and sizes are bytes.
@@ -57,6 +59,13 @@ export class RepositoryView {
     description: 'Latest pull of a manifest or blob; recorded for pull-through repositories only.',
   })
   lastPullAt: string | null;
+
+  @ApiProperty({
+    type: () => VulnerabilitySummaryView,
+    nullable: true,
+    description: "Findings of the repository's tagged images added up; null when none of them was scanned.",
+  })
+  vulnerabilities: VulnerabilitySummaryView | null;
 }
 
 export class RepositoryListView {
@@ -127,6 +136,14 @@ export class TagView {
     description: 'When the tagged manifest was last pulled; recorded for pull-through repositories only.',
   })
   lastPullAt: string | null;
+
+  @ApiProperty({
+    type: () => VulnerabilitySummaryView,
+    nullable: true,
+    description:
+      'Findings of the tagged image, or of the images of a tagged index, added up; null when none was scanned.',
+  })
+  vulnerabilities: VulnerabilitySummaryView | null;
 }
 
 export class TagListView {
@@ -730,4 +747,183 @@ export class GcStatusView {
     description: 'The last real run, which a dry run since does not hide.',
   })
   lastRealRun: GcReportView | null;
+}
+
+export class VulnDbImportReportView {
+  @ApiProperty({ example: 'upload by admin', description: 'A mirror URL, or `upload by <user>`.' })
+  origin: string;
+
+  @ApiProperty({ format: 'date-time' })
+  startedAt: string;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  finishedAt: string | null;
+
+  @ApiProperty({ description: 'Records read, and files or lines that could not be read, stored or not.' })
+  records: number;
+
+  @ApiProperty()
+  added: number;
+
+  @ApiProperty({ description: 'Records stored before whose `modified` time or text changed.' })
+  updated: number;
+
+  @ApiProperty()
+  unchanged: number;
+
+  @ApiProperty({ description: 'Records not stored: malformed, too large, or naming no affected package.' })
+  skipped: number;
+
+  @ApiProperty({
+    type: [String],
+    description: 'The first 100 warnings, each naming the file, entry or line.',
+  })
+  warnings: string[];
+
+  @ApiProperty({ description: 'Warnings not listed in `warnings`.' })
+  moreWarnings: number;
+
+  @ApiProperty({ description: 'The database generation after the import.' })
+  generation: number;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Why the import stopped early; the records stored until then stay.',
+  })
+  error: string | null;
+}
+
+export class VulnDbMirrorRefreshView {
+  @ApiProperty({ enum: ['running', 'finished', 'failed'] })
+  state: 'running' | 'finished' | 'failed';
+
+  @ApiProperty({ description: 'Who started the refresh: a user name, `anonymous`, or `schedule`.' })
+  startedBy: string;
+
+  @ApiProperty({ format: 'date-time' })
+  startedAt: string;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  finishedAt: string | null;
+
+  @ApiProperty({ type: String, nullable: true, description: 'Why a failed refresh stopped.' })
+  error: string | null;
+
+  @ApiProperty({ description: 'The mirror URL, without any user name or password.' })
+  url: string;
+
+  @ApiProperty({
+    description: 'True when the mirror responded with 304 Not Modified, so nothing was imported.',
+  })
+  notModified: boolean;
+
+  @ApiProperty({ description: 'Bytes downloaded.' })
+  bytes: number;
+
+  @ApiProperty({ type: () => VulnDbImportReportView, nullable: true })
+  import: VulnDbImportReportView | null;
+}
+
+export class VulnDbMirrorView {
+  @ApiProperty({ description: 'The mirror URL, without any user name or password.' })
+  url: string;
+
+  @ApiProperty({ example: '24h' })
+  interval: string;
+
+  @ApiProperty({
+    type: () => VulnDbMirrorRefreshView,
+    nullable: true,
+    description: 'The refresh in progress.',
+  })
+  running: VulnDbMirrorRefreshView | null;
+
+  @ApiProperty({
+    type: () => VulnDbMirrorRefreshView,
+    nullable: true,
+    description: 'The last refresh that ended.',
+  })
+  last: VulnDbMirrorRefreshView | null;
+}
+
+export class VulnDbEcosystemView {
+  @ApiProperty({ example: 'Debian:12', description: 'The ecosystem as the records write it.' })
+  ecosystem: string;
+
+  @ApiProperty({ description: 'Records that name a package of this ecosystem.' })
+  records: number;
+}
+
+export class VulnDbStatusView {
+  @ApiProperty({ description: 'Stored records, withdrawn ones included.' })
+  records: number;
+
+  @ApiProperty({ description: 'Withdrawn records, which match no package.' })
+  withdrawn: number;
+
+  @ApiProperty({ type: () => [VulnDbEcosystemView] })
+  ecosystems: VulnDbEcosystemView[];
+
+  @ApiProperty({
+    description: 'Raised by each import that changed a record; scans record the one they used.',
+  })
+  generation: number;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'When an import last changed a record.',
+  })
+  updatedAt: string | null;
+
+  @ApiProperty({
+    type: () => VulnDbImportReportView,
+    nullable: true,
+    description: 'The last import that ended.',
+  })
+  lastImport: VulnDbImportReportView | null;
+
+  @ApiProperty({
+    type: () => VulnDbImportReportView,
+    nullable: true,
+    description: 'The import in progress, with its counts so far.',
+  })
+  importing: VulnDbImportReportView | null;
+
+  @ApiProperty({
+    type: () => VulnDbMirrorView,
+    nullable: true,
+    description: 'Null when no mirror is configured.',
+  })
+  mirror: VulnDbMirrorView | null;
+}
+
+export class VulnerablePackageView {
+  @ApiProperty({ example: 'PyPI' })
+  ecosystem: string;
+
+  @ApiProperty({ example: 'jinja2', description: 'The name as stored: PEP 503 normalized for PyPI.' })
+  name: string;
+}
+
+export class VulnerabilityView {
+  @ApiProperty({ example: 'GHSA-h5c8-rqwp-cp95' })
+  id: string;
+
+  @ApiProperty({ format: 'date-time', description: "The record's `modified` time." })
+  modified: string;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  withdrawn: string | null;
+
+  @ApiProperty({ format: 'date-time' })
+  importedAt: string;
+
+  @ApiProperty({ type: () => [VulnerablePackageView] })
+  packages: VulnerablePackageView[];
+
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'The OSV record as imported.' })
+  record: Record<string, unknown>;
 }

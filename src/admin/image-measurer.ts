@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 
 import { Digest } from '../common/digest.js';
 import { maxManifestBytes } from '../common/manifest-parser.js';
-import { AdminContentReader } from './content-reader.js';
+import { ContentReader } from '../distribution/services/content-reader.js';
 import {
   type DescriptorDetails,
   distinctBlobBytes,
@@ -30,7 +30,7 @@ type ImageDocument = Extract<ManifestDocument, { kind: 'image' }>;
  */
 @Injectable()
 export class ImageMeasurer {
-  constructor(@Inject(AdminContentReader) private readonly content: AdminContentReader) {}
+  constructor(@Inject(ContentReader) private readonly content: ContentReader) {}
 
   /**
    * Measures an image as manifest plus config plus layers, and an index as the index plus its child

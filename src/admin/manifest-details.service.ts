@@ -12,7 +12,7 @@ import type {
   ManifestDetailsView,
   ReferrerView,
 } from './admin-responses.js';
-import { AdminContentReader } from './content-reader.js';
+import { ContentReader } from '../distribution/services/content-reader.js';
 import {
   type DescriptorDetails,
   imageConfigMediaTypes,
@@ -33,7 +33,7 @@ const maxConfigBytes = maxManifestBytes;
 @Injectable()
 export class ManifestDetails {
   constructor(
-    @Inject(AdminContentReader) private readonly content: AdminContentReader,
+    @Inject(ContentReader) private readonly content: ContentReader,
     @Inject(RepositoryPermissions) private readonly permissions: RepositoryPermissions,
   ) {}
 

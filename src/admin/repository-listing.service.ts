@@ -8,11 +8,13 @@ import {
   RepositorySummaryStore,
   type TagSummary,
 } from '../metadata/stores/repository-summary.store.js';
+import { ScanResultStore, type ScanSummaryRow } from '../metadata/stores/scan-result.store.js';
 import { UpstreamRoutes } from '../upstream/upstream-routes.js';
 import type { ListRepositoriesQuery, PageQuery } from './admin-requests.js';
 import type { RepositoryListView, RepositoryView, TagListView, TagView } from './admin-responses.js';
 import { ImageMeasurer } from './image-measurer.js';
 import { RepositoryPermissions } from './repository-permissions.js';
+import { summaryView } from './scan-views.js';
 
 /**
  * Lists repositories and tags. Filtering, sorting and paging happen in SQL, except for a caller who
@@ -27,6 +29,7 @@ export class RepositoryListing {
     @Inject(UpstreamRoutes) private readonly routes: UpstreamRoutes,
     @Inject(RepositoryPermissions) private readonly permissions: RepositoryPermissions,
     @Inject(ImageMeasurer) private readonly measurer: ImageMeasurer,
+    @Inject(ScanResultStore) private readonly scans: ScanResultStore,
   ) {}
 
   async repositories(subject: Subject, query: ListRepositoriesQuery): Promise<RepositoryListView> {
@@ -49,11 +52,13 @@ export class RepositoryListing {
       items = await this.summaries.summaries(readable.slice(offset, offset + query.pageSize));
     }
 
+    const scans = this.scans.taggedScans(items.map((item) => item.name));
+
     return {
       total,
       page: query.page,
       pageSize: query.pageSize,
-      items: items.map((item) => this.viewOf(item)),
+      items: items.map((item) => this.viewOf(item, scans.get(item.name))),
     };
   }
 
@@ -69,7 +74,7 @@ export class RepositoryListing {
       throw new RepositoryNotFoundError(repository);
     }
 
-    return this.viewOf(summary);
+    return this.viewOf(summary, this.scans.taggedScans([repository]).get(repository));
   }
 
   async tags(subject: Subject, name: string, query: PageQuery): Promise<TagListView> {
@@ -84,9 +89,13 @@ export class RepositoryListing {
     }
 
     const items: TagView[] = [];
+    const scans = this.scans.scansUnder(
+      repository,
+      page.items.map((tag) => tag.digest),
+    );
 
     for (const tag of page.items) {
-      items.push(await this.tagView(repository, tag));
+      items.push(await this.tagView(repository, tag, scans.get(tag.digest)));
     }
 
     return {
@@ -130,7 +139,7 @@ export class RepositoryListing {
     };
   }
 
-  private viewOf(summary: RepositorySummary): RepositoryView {
+  private viewOf(summary: RepositorySummary, scans: ScanSummaryRow[] | undefined): RepositoryView {
     const upstream = this.permissions.upstreamOf(summary.name);
 
     return {
@@ -143,10 +152,15 @@ export class RepositoryListing {
       createdAt: isoTime(summary.createdAt),
       lastPushAt: summary.lastPushAt === null ? null : isoTime(summary.lastPushAt),
       lastPullAt: summary.lastPullAt === null ? null : isoTime(summary.lastPullAt),
+      vulnerabilities: scans === undefined ? null : summaryView(scans),
     };
   }
 
-  private async tagView(repository: string, tag: TagSummary): Promise<TagView> {
+  private async tagView(
+    repository: string,
+    tag: TagSummary,
+    scans: ScanSummaryRow[] | undefined,
+  ): Promise<TagView> {
     const measure = await this.measurer.measure(repository, tag.digest, tag.manifestSize);
 
     return {
@@ -159,6 +173,7 @@ export class RepositoryListing {
       platforms: measure.platforms,
       lastPushAt: isoTime(tag.updatedAt),
       lastPullAt: tag.lastPulledAt === null ? null : isoTime(tag.lastPulledAt),
+      vulnerabilities: scans === undefined ? null : summaryView(scans),
     };
   }
 }

@@ -82,7 +82,8 @@ export function assertJobFinished(name: string, report: JobReportBody): void {
   }
 }
 
-async function authorizationOf(
+/** The Authorization header for `--user`, with the password from standard input or WHARF_PASSWORD. */
+export async function authorizationOf(
   options: AdminConnectionOptions,
   terminal: Terminal,
 ): Promise<string | undefined> {
@@ -245,17 +246,10 @@ class AdminJobClient<Report> {
   }
 
   private async request(method: 'GET' | 'POST'): Promise<Response> {
-    try {
-      return await fetch(method === 'GET' ? new URL(this.url.pathname, this.url) : this.url, {
-        method,
-        headers: this.authorization === undefined ? {} : { Authorization: this.authorization },
-        signal: AbortSignal.timeout(30_000),
-      });
-    } catch (error) {
-      throw new CliError(
-        `cannot reach Wharf at ${this.url.origin}: ${(error as Error).message}; is it running?`,
-      );
-    }
+    return adminFetch(method === 'GET' ? new URL(this.url.pathname, this.url) : this.url, {
+      method,
+      authorization: this.authorization,
+    });
   }
 
   private async assertOk(response: Response, status: number, consume = true): Promise<void> {
@@ -267,11 +261,40 @@ class AdminJobClient<Report> {
       return;
     }
 
-    const body = (await response.json().catch(() => undefined)) as
-      { errors?: { message?: string }[] } | undefined;
-    const message = body?.errors?.[0]?.message ?? `HTTP ${response.status}`;
-    const hint = response.status === 401 && this.authorization === undefined ? '; sign in with --user' : '';
-
-    throw new CliError(`Wharf rejected the ${this.name} request: ${message}${hint}`);
+    throw await rejection(response, `the ${this.name} request`, this.authorization);
   }
+}
+
+/** Sends one admin API request; a Wharf out of reach becomes a CliError that says so. */
+export async function adminFetch(
+  url: URL,
+  options: { method: string; authorization: string | undefined; body?: string },
+): Promise<Response> {
+  try {
+    return await fetch(url, {
+      method: options.method,
+      headers: {
+        ...(options.authorization === undefined ? {} : { Authorization: options.authorization }),
+        ...(options.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      },
+      body: options.body,
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch (error) {
+    throw new CliError(`cannot reach Wharf at ${url.origin}: ${(error as Error).message}; is it running?`);
+  }
+}
+
+/** Turns an admin API error response into a CliError with the server's message. */
+export async function rejection(
+  response: Response,
+  what: string,
+  authorization: string | undefined,
+): Promise<CliError> {
+  const body = (await response.json().catch(() => undefined)) as
+    { errors?: { message?: string }[] } | undefined;
+  const message = body?.errors?.[0]?.message ?? `HTTP ${response.status}`;
+  const hint = response.status === 401 && authorization === undefined ? '; sign in with --user' : '';
+
+  return new CliError(`Wharf rejected ${what}: ${message}${hint}`);
 }

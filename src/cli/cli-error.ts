@@ -1,5 +1,5 @@
 /** Exit codes of the `wharf` command. */
-export const exitCodes = { ok: 0, failure: 1, usage: 2 } as const;
+export const exitCodes = { ok: 0, failure: 1, usage: 2, problemsFound: 3 } as const;
 
 /** A command failed for a reason the user can act on; the message is printed as one line. */
 export class CliError extends Error {

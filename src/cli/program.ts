@@ -153,6 +153,100 @@ Examples:
       );
     });
 
+  withAdminConnection(
+    program
+      .command('scan')
+      .description('scan an image of a running Wharf now and list its vulnerabilities')
+      .argument('<image>', 'name:tag, name@digest, or a name, which means name:latest')
+      .option('--format <format>', 'table or json', 'table')
+      .option(
+        '--fail-on <severity>',
+        'exit with 3 when a finding is at or above this severity: CRITICAL, HIGH, MEDIUM or LOW',
+      ),
+  )
+    .addHelpText(
+      'after',
+      `
+Progress goes to standard error and the findings to standard output. Exit codes: 0 when the scan
+finished, 3 when --fail-on is given and a finding reaches it, 1 when the scan could not run.
+
+Examples:
+  wharf scan team/app:v1 --url http://127.0.0.1:5000
+  wharf scan team/app@sha256:4c0f... --format json --fail-on HIGH`,
+    )
+    .action(async (image: string, options: AdminConnectionFlags & { format: string; failOn?: string }) => {
+      const { scanCommand } = await import('./scan-command.js');
+
+      if (options.format !== 'table' && options.format !== 'json') {
+        throw new UsageError('--format must be table or json');
+      }
+
+      const failOn = options.failOn?.toUpperCase();
+
+      if (failOn !== undefined && !['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'].includes(failOn)) {
+        throw new UsageError('--fail-on must be CRITICAL, HIGH, MEDIUM or LOW');
+      }
+
+      outcome.exitCode = await scanCommand(
+        image,
+        {
+          ...adminConnectionOf(options, defaultConfig),
+          format: options.format,
+          failOn: failOn as 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | undefined,
+        },
+        terminal,
+      );
+    });
+
+  const vulndb = program
+    .command('vulndb')
+    .description('manage the OSV vulnerability database of a running Wharf');
+
+  withAdminConnection(
+    vulndb
+      .command('import')
+      .description(
+        "import OSV records from a folder of JSON files, a zip archive such as OSV's all.zip, or a JSON file",
+      )
+      .argument('<path>', 'the folder, zip archive or JSON file, read on this machine'),
+  )
+    .addHelpText(
+      'after',
+      `
+Each JSON file or zip entry holds one OSV record or a JSON array of them. The records are sent to
+Wharf, which stores new and changed ones. The count sent goes to standard error and the import
+report to standard output. Exit codes: 0 when the import finished, even with warnings; 1 when it
+could not run.
+
+Examples:
+  wharf vulndb import ./Debian-all.zip --url http://127.0.0.1:5000
+  printf '%s\\n' "$ADMIN_API_KEY" | wharf vulndb import ./osv-records/ --user admin --password-stdin`,
+    )
+    .action(async (path: string, options: AdminConnectionFlags) => {
+      const { vulndbImportCommand } = await import('./vulndb-command.js');
+
+      outcome.exitCode = await vulndbImportCommand(
+        { ...adminConnectionOf(options, defaultConfig), path },
+        terminal,
+      );
+    });
+
+  withAdminConnection(
+    vulndb
+      .command('status')
+      .description('show the record counts per ecosystem, the last import and the mirror refreshes')
+      .option('--json', "print the admin API's JSON instead of text"),
+  )
+    .addHelpText('after', '\nExample:\n  wharf vulndb status --url http://127.0.0.1:5000')
+    .action(async (options: AdminConnectionFlags & { json?: boolean }) => {
+      const { vulndbStatusCommand } = await import('./vulndb-command.js');
+
+      outcome.exitCode = await vulndbStatusCommand(
+        { ...adminConnectionOf(options, defaultConfig), json: options.json === true },
+        terminal,
+      );
+    });
+
   const user = program
     .command('user')
     .description('manage the users of the htpasswd file; a running server reloads the file within a second');

@@ -11,9 +11,6 @@ import {
 } from './admin-job.js';
 import type { Terminal } from './user-commands.js';
 
-/** `wharf scrub` exits with this when the scrub finished and found broken blobs. */
-export const problemsFoundExitCode = 3;
-
 interface Report extends JobReportBody {
   totalBlobs: number;
   totalBytes: number;
@@ -31,7 +28,7 @@ interface Report extends JobReportBody {
 /**
  * Starts a scrub on a running Wharf through the admin API, shows its progress on standard error and
  * prints the findings on standard output. Returns the exit code: 0 when every blob is intact,
- * `problemsFoundExitCode` when some are broken.
+ * `exitCodes.problemsFound` when some are broken.
  */
 export async function scrubCommand(options: AdminConnectionOptions, terminal: Terminal): Promise<number> {
   const report = await runAdminJob<Report>(
@@ -43,7 +40,7 @@ export async function scrubCommand(options: AdminConnectionOptions, terminal: Te
   terminal.stdout.write(summaryOf(report));
   assertJobFinished('scrub', report);
 
-  return report.problems.length > 0 ? problemsFoundExitCode : exitCodes.ok;
+  return report.problems.length > 0 ? exitCodes.problemsFound : exitCodes.ok;
 }
 
 /** Renders a bar, files and bytes done, the rate and the time left, such as `[#####....] 42% …`. */

@@ -34,6 +34,14 @@ export interface GcSummary {
   removed: GcRemovals;
 }
 
+/** A summary of one image scan that ended, for its metrics. */
+export interface ScanSummary {
+  result: 'finished' | 'failed';
+  /** Why it was queued: push, cache, database, request or backfill. */
+  reason: string;
+  durationSeconds: number;
+}
+
 /**
  * Receives counts of what the registry does: uploads, upstream requests, cache hits and sign-in
  * attempts. The metrics module provides the implementation, and the modules that do the work depend on
@@ -60,6 +68,9 @@ export abstract class ActivityObserver {
 
   /** Counts a garbage collection that ended, with what it deleted. */
   abstract recordGc(summary: GcSummary): void;
+
+  /** Counts an image scan that ended. */
+  abstract recordScan(summary: ScanSummary): void;
 
   /** Counts an image evicted from the cache of `upstream`, which then stores `bytes` less. */
   abstract recordEviction(upstream: string, bytes: number): void;

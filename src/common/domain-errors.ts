@@ -25,6 +25,7 @@ export type DomainErrorKind =
   | 'upstream-unavailable'
   | 'upstream-rate-limited'
   | 'push-to-upstream-denied'
+  | 'pull-refused-by-policy'
   | 'authentication-required'
   | 'access-denied'
   | 'too-many-login-failures'
@@ -243,6 +244,24 @@ export class PushToUpstreamDeniedError extends DomainError {
     super(
       `"${name}" is in the pull-through cache of upstream "${prefix}", which is read-only; push to a name outside that prefix`,
       { name, prefix },
+    );
+  }
+}
+
+/**
+ * A scan policy refuses this image: it has findings at or above the policy's severity that the
+ * allowlist does not cover. The message names them, so that the person pulling knows what to fix.
+ */
+export class PullRefusedByPolicyError extends DomainError {
+  readonly kind = 'pull-refused-by-policy';
+
+  constructor(name: string, digest: string, severity: string, advisories: string[]) {
+    const shown = advisories.slice(0, 10).join(', ');
+    const more = advisories.length > 10 ? ` and ${advisories.length - 10} more` : '';
+
+    super(
+      `pull of ${name}@${digest} refused by policy: findings at or above ${severity}: ${shown}${more}; fix them, or add their ids to the policy's allow list`,
+      { name, digest, severity, advisories },
     );
   }
 }

@@ -212,6 +212,73 @@ export class StorageConfig {
   manifestCacheSize = '16MiB';
 }
 
+/** Where the vulnerability database comes from besides `wharf vulndb import`. */
+export class VulnerabilityMirrorConfig {
+  /**
+   * An OSV zip archive (such as a copy of `https://osv-vulnerabilities.storage.googleapis.com/Debian/all.zip`)
+   * or a JSON file holding one OSV record or an array of them, fetched on every refresh.
+   */
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  url: string;
+
+  /** How often the mirror is fetched again, starting at start-up. */
+  @DurationBetween('1m', '24d')
+  @Matches(durationPattern, { message: durationMessage })
+  interval = '24h';
+}
+
+/**
+ * Refuses pulls of images in the repositories matching `repositories` that have a finding at or
+ * above `severity`, unless the finding's advisory id or one of its aliases is in `allow`.
+ */
+export class ScanPolicyRule {
+  /** Repository glob: `*` matches within one path segment, `**` across segments. */
+  @MinLength(1)
+  @IsString()
+  repositories: string;
+
+  @IsIn(['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'])
+  severity: 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
+
+  /** Advisory ids or aliases (such as `CVE-2023-4911`) that never refuse a pull. */
+  @IsArray()
+  @MinLength(1, { each: true })
+  @IsString({ each: true })
+  allow: string[] = [];
+}
+
+export class ScanningConfig {
+  /** Scan images on push, on cache fill and when the vulnerability database changes. */
+  @IsBoolean()
+  enabled = true;
+
+  /** How many images are scanned at once. */
+  @Max(16)
+  @Min(1)
+  @IsInt()
+  concurrency = 1;
+
+  /** Largest single file read into memory while taking an image's inventory, such as an rpm database or a jar. */
+  @sizeAsText
+  @Matches(sizePattern, { message: sizeMessage })
+  maxFileSize = '64MiB';
+
+  /** Attach the SBOM of each scanned image in a local repository as an OCI referrer artifact. */
+  @IsBoolean()
+  attachSbom = true;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => VulnerabilityMirrorConfig)
+  mirror?: VulnerabilityMirrorConfig;
+
+  /** Pull policies, the first matching a repository applies to it; without one, every pull is allowed. */
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => ScanPolicyRule)
+  policies: ScanPolicyRule[] = [];
+}
+
 export class DatabaseConfig {
   @IsIn(['sqlite', 'postgres'])
   type: 'sqlite' | 'postgres' = 'sqlite';
@@ -535,4 +602,8 @@ export class WharfConfig {
   @ValidateNested()
   @Type(() => MetricsConfig)
   metrics: MetricsConfig = new MetricsConfig();
+
+  @ValidateNested()
+  @Type(() => ScanningConfig)
+  scanning: ScanningConfig = new ScanningConfig();
 }

@@ -9,6 +9,7 @@ import { ManifestsHandler } from './handlers/manifests.handler.js';
 import { UploadsHandler } from './handlers/uploads.handler.js';
 import { OciUrls } from './oci-urls.js';
 import { BlobService } from './services/blob.service.js';
+import { ContentReader } from './services/content-reader.js';
 import { LocalRegistryReader } from './services/local-registry-reader.js';
 import { ManifestService } from './services/manifest.service.js';
 import { RegistryReader } from './services/registry-reader.js';
@@ -27,12 +28,13 @@ import { UploadService } from './services/upload.service.js';
     UploadService,
     UploadPurger,
     LocalRegistryReader,
+    ContentReader,
     { provide: RegistryReader, useClass: RoutingRegistryReader },
     ManifestsHandler,
     BlobsHandler,
     UploadsHandler,
     ListingsHandler,
   ],
-  exports: [RegistryReader, LocalRegistryReader, ManifestService, UploadService],
+  exports: [RegistryReader, LocalRegistryReader, ContentReader, ManifestService, UploadService],
 })
 export class DistributionModule {}

@@ -6,6 +6,7 @@ import {
   AuthenticationRequiredError,
   BlobNotFoundError,
   TooManyLoginFailuresError,
+  PullRefusedByPolicyError,
   PushToUpstreamDeniedError,
   UpstreamRateLimitedError,
   UpstreamUnavailableError,
@@ -176,6 +177,12 @@ const expectations: Record<DomainErrorKind, Expectation> = {
   },
   'push-to-upstream-denied': {
     error: new PushToUpstreamDeniedError('docker/library/nginx', 'docker'),
+    code: 'DENIED',
+    status: 403,
+    headers: {},
+  },
+  'pull-refused-by-policy': {
+    error: new PullRefusedByPolicyError('prod/app', `sha256:${'a'.repeat(64)}`, 'HIGH', ['CVE-2023-4911']),
     code: 'DENIED',
     status: 403,
     headers: {},

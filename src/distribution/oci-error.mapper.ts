@@ -88,6 +88,7 @@ export function mapDomainError(error: DomainError, context: OciErrorContext): Oc
       });
     }
     case 'push-to-upstream-denied':
+    case 'pull-refused-by-policy':
     case 'access-denied':
       return respond('DENIED');
     case 'authentication-required': {

@@ -11,6 +11,7 @@ import { PullTimes } from './pull-times.service.js';
 import { ApiKeyStore } from './stores/api-key.store.js';
 import { BlobRecordStore } from './stores/blob-record.store.js';
 import { LifecycleStore } from './stores/lifecycle.store.js';
+import { ScanResultStore } from './stores/scan-result.store.js';
 import { ManifestStore } from './stores/manifest.store.js';
 import { RepositoryStore } from './stores/repository.store.js';
 import { RepositorySummaryStore } from './stores/repository-summary.store.js';
@@ -20,6 +21,7 @@ import { UploadSessionStore } from './stores/upload-session.store.js';
 import { UpstreamCacheStore } from './stores/upstream-cache.store.js';
 import { UpstreamStatisticsStore } from './stores/upstream-statistics.store.js';
 import { UserStore } from './stores/user.store.js';
+import { VulnerabilityStore } from './stores/vulnerability.store.js';
 
 export interface MetadataOptions {
   type: 'sqlite' | 'postgres';
@@ -76,6 +78,8 @@ const stores = [
   RepositorySummaryStore,
   UpstreamStatisticsStore,
   LifecycleStore,
+  ScanResultStore,
+  VulnerabilityStore,
   PullTimes,
 ];
 

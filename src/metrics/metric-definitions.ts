@@ -2,6 +2,7 @@ import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@
 import type { Provider } from '@nestjs/common';
 import type { Gauge } from 'prom-client';
 
+import { ScanResultStore } from '../metadata/stores/scan-result.store.js';
 import { type StorageStatistics, StorageStatisticsSnapshot } from './storage-statistics-snapshot.js';
 
 /**
@@ -38,6 +39,10 @@ export const metricNames = {
   gcRemovedBytes: 'wharf_gc_removed_bytes_total',
   cacheEvictions: 'wharf_cache_evictions_total',
   cacheEvictedBytes: 'wharf_cache_evicted_bytes_total',
+  scans: 'wharf_scans_total',
+  scanDuration: 'wharf_scan_duration_seconds',
+  scannedImages: 'wharf_scanned_images',
+  findings: 'wharf_vulnerability_findings',
 } as const;
 
 /** Prefix of the Node.js process metrics that prom-client's collectDefaultMetrics adds. */
@@ -45,6 +50,9 @@ export const defaultMetricsPrefix = 'wharf_';
 
 /** Request durations in seconds: from fast manifest HEADs to multi-gigabyte blob transfers. */
 const durationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+/** Image scan durations in seconds: from a small image to one of many gigabytes. */
+const scanDurationBuckets = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900];
 
 /** Scrub and garbage collection durations in seconds: from a few blobs to a store of terabytes. */
 const scrubDurationBuckets = [1, 10, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 24 * 3600];
@@ -68,6 +76,34 @@ const uploadSizeBuckets = [
   16 * gibibyte,
 ];
 
+/** The severities findings are counted under, highest first. */
+const severities = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'NONE', 'UNKNOWN'];
+
+/** Gauges of the stored scan results, read from the metadata database when Prometheus scrapes. */
+const scanGauges: Provider[] = [
+  makeGaugeProvider({
+    name: metricNames.scannedImages,
+    help: 'Image manifests with a finished scan, read from the metadata database at scrape time.',
+    inject: [ScanResultStore],
+    collect(this: Gauge<string>, store: ScanResultStore) {
+      this.set(store.totals([]).images);
+    },
+  }),
+  makeGaugeProvider({
+    name: metricNames.findings,
+    help: 'Findings of the last scan of every scanned image manifest, by severity, read from the metadata database at scrape time. An advisory that affects two packages of an image counts twice.',
+    labelNames: ['severity'],
+    inject: [ScanResultStore],
+    collect(this: Gauge<string>, store: ScanResultStore) {
+      const { findings } = store.totals(severities);
+
+      for (const severity of severities) {
+        this.set({ severity }, findings[severity]);
+      }
+    },
+  }),
+];
+
 /** Gauges read from the metadata database when Prometheus scrapes, one query for all of them. */
 function storageGauge(name: string, help: string, read: (statistics: StorageStatistics) => number): Provider {
   return makeGaugeProvider({
@@ -87,6 +123,7 @@ function storageGauge(name: string, help: string, read: (statistics: StorageStat
 
 /** Providers of every Wharf metric, injectable with `@InjectMetric(name)`. */
 export const metricProviders: Provider[] = [
+  ...scanGauges,
   makeGaugeProvider({
     name: metricNames.info,
     help: 'Always 1. The version label is the running Wharf version.',
@@ -189,6 +226,16 @@ export const metricProviders: Provider[] = [
   makeCounterProvider({
     name: metricNames.gcRemovedBytes,
     help: 'Bytes of blobs and files that garbage collection deleted from disk.',
+  }),
+  makeCounterProvider({
+    name: metricNames.scans,
+    help: 'Image scans that ended, by result (finished or failed) and by why they were queued: push, cache (a pull-through cache fill), database (the vulnerability database changed), request or backfill (an image stored before scanning ran).',
+    labelNames: ['result', 'reason'],
+  }),
+  makeHistogramProvider({
+    name: metricNames.scanDuration,
+    help: 'How long each image scan took, from reading the first layer to storing the findings.',
+    buckets: scanDurationBuckets,
   }),
   makeCounterProvider({
     name: metricNames.cacheEvictions,

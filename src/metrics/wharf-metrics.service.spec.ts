@@ -46,6 +46,8 @@ function createMetrics(upstreamPrefixes: string[]): { metrics: WharfMetrics; reg
     counter(metricNames.gcRemovedBytes, []),
     counter(metricNames.cacheEvictions, ['upstream']),
     counter(metricNames.cacheEvictedBytes, ['upstream']),
+    counter(metricNames.scans, ['result', 'reason']),
+    new Histogram({ name: metricNames.scanDuration, help: 'scans', registers }),
   );
 
   return { metrics, registry };

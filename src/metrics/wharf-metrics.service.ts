@@ -7,12 +7,16 @@ import {
   type AuthAttemptMethod,
   type AuthAttemptResult,
   type GcSummary,
+  type ScanSummary,
   type ScrubSummary,
   type UpstreamRequestResult,
 } from '../common/activity-observer.js';
 import { findPackage } from '../common/package-info.js';
 import { WharfConfig } from '../config/config.schema.js';
 import { metricNames } from './metric-definitions.js';
+
+/** Reasons a scan was queued, the `reason` label of `wharf_scans_total`. */
+const scanReasons = new Set(['push', 'cache', 'database', 'request', 'backfill']);
 
 /** Kinds of upstream failure counted in `wharf_upstream_errors_total`; anything else counts as `other`. */
 const upstreamErrorKinds = new Set([
@@ -68,6 +72,8 @@ export class WharfMetrics implements ActivityObserver {
     @InjectMetric(metricNames.gcRemovedBytes) private readonly gcRemovedBytes: Counter<string>,
     @InjectMetric(metricNames.cacheEvictions) private readonly cacheEvictions: Counter<string>,
     @InjectMetric(metricNames.cacheEvictedBytes) private readonly cacheEvictedBytes: Counter<string>,
+    @InjectMetric(metricNames.scans) private readonly scans: Counter<string>,
+    @InjectMetric(metricNames.scanDuration) private readonly scanDuration: Histogram<string>,
   ) {
     this.upstreamPrefixes = new Set(config.upstreams.map((upstream) => upstream.prefix));
     info.set({ version: findPackage(import.meta.url).version }, 1);
@@ -153,6 +159,14 @@ export class WharfMetrics implements ActivityObserver {
     for (const kind of gcKinds) {
       this.gcRemoved.inc({ kind }, summary.removed[`${kind}s`]);
     }
+  }
+
+  recordScan(summary: ScanSummary): void {
+    this.scans.inc({
+      result: summary.result,
+      reason: scanReasons.has(summary.reason) ? summary.reason : 'other',
+    });
+    this.scanDuration.observe(summary.durationSeconds);
   }
 
   recordEviction(upstream: string, bytes: number): void {

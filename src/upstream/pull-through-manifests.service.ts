@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 
 import { Digest } from '../common/digest.js';
 import {
@@ -6,6 +6,7 @@ import {
   UpstreamRateLimitedError,
   UpstreamUnavailableError,
 } from '../common/domain-errors.js';
+import { ManifestHooks } from '../common/manifest-hooks.js';
 import { maxManifestBytes, parseManifest } from '../common/manifest-parser.js';
 import type { Reference } from '../common/reference.js';
 import type { ManifestContent } from '../common/registry-content.js';
@@ -39,6 +40,7 @@ export class PullThroughManifests {
     @Inject(UploadStorage) private readonly uploads: UploadStorage,
     @Inject(BlobStorage) private readonly blobs: BlobStorage,
     @Inject(UpstreamStatistics) private readonly statistics: UpstreamStatistics,
+    @Optional() @Inject(ManifestHooks) private readonly hooks?: ManifestHooks,
   ) {}
 
   async getManifest(
@@ -235,6 +237,12 @@ export class PullThroughManifests {
       );
       this.statistics.miss(target.upstream.prefix, target.localName, bytes.length);
       this.statistics.pulled(target.localName, digest.toString(), 'manifest');
+      this.hooks?.stored({
+        repository: target.localName,
+        digest: digest.toString(),
+        mediaType: parsed.mediaType,
+        origin: 'cache',
+      });
 
       return { digest: digest.toString(), mediaType: parsed.mediaType, size: bytes.length, bytes };
     });

@@ -1056,14 +1056,22 @@ describe('admin API', () => {
         'GET /api/v1/repositories',
         'GET /api/v1/repositories/{name}',
         'GET /api/v1/repositories/{name}/manifests/{digest}',
+        'GET /api/v1/repositories/{name}/manifests/{digest}/sbom',
+        'GET /api/v1/repositories/{name}/manifests/{digest}/vulnerabilities',
         'GET /api/v1/repositories/{name}/tags',
         'GET /api/v1/scrub',
         'GET /api/v1/system',
         'GET /api/v1/upstreams',
         'GET /api/v1/upstreams/history',
+        'GET /api/v1/vulndb',
+        'GET /api/v1/vulnerabilities/{id}',
+        'GET /api/v1/vulnerabilities/{id}/images',
         'POST /api/v1/apikeys',
         'POST /api/v1/gc',
+        'POST /api/v1/scans',
         'POST /api/v1/scrub',
+        'POST /api/v1/vulndb/import',
+        'POST /api/v1/vulndb/refresh',
       ]);
     });
 
@@ -1074,7 +1082,10 @@ describe('admin API', () => {
           !path.startsWith('/api/v1/upstreams') &&
           !path.startsWith('/api/v1/system') &&
           !path.startsWith('/api/v1/scrub') &&
-          !path.startsWith('/api/v1/gc')
+          !path.startsWith('/api/v1/gc') &&
+          !path.startsWith('/api/v1/scans') &&
+          !path.startsWith('/api/v1/vulndb') &&
+          !path.startsWith('/api/v1/vulnerabilities')
         ) {
           continue;
         }

@@ -1,8 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { AuditLog } from '../../auth/audit-log.js';
 import { ManifestTooLargeError } from '../../common/domain-errors.js';
+import { ManifestHooks } from '../../common/manifest-hooks.js';
 import { referenceText } from '../../common/reference.js';
 import { maxManifestBytes } from '../../common/manifest-parser.js';
 import { StreamTooLargeError } from '../../common/read-limited.js';
@@ -23,6 +24,7 @@ export class ManifestsHandler {
     @Inject(ManifestService) private readonly manifests: ManifestService,
     @Inject(OciUrls) private readonly urls: OciUrls,
     @Inject(AuditLog) private readonly audit: AuditLog,
+    @Optional() @Inject(ManifestHooks) private readonly hooks?: ManifestHooks,
   ) {}
 
   handle(route: ManifestRoute, request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -41,6 +43,15 @@ export class ManifestsHandler {
 
   private async get(route: ManifestRoute, _request: FastifyRequest, reply: FastifyReply, withBody: boolean) {
     const manifest = await this.reader.getManifest(route.name, route.reference, withBody);
+
+    // Policies judge what is pulled, so a HEAD, which only resolves a reference, is never refused.
+    if (withBody) {
+      await this.hooks?.checkPull({
+        repository: route.name,
+        digest: manifest.digest,
+        mediaType: manifest.mediaType,
+      });
+    }
 
     if (manifest.warning !== undefined) {
       reply.header('Warning', manifest.warning);

@@ -1,21 +1,23 @@
+import type { Readable } from 'node:stream';
+
 import { Inject, Injectable } from '@nestjs/common';
 
-import type { Digest } from '../common/digest.js';
-import { BlobNotFoundError, ManifestNotFoundError } from '../common/domain-errors.js';
-import { readLimited } from '../common/read-limited.js';
-import type { BlobContent, ManifestContent } from '../common/registry-content.js';
-import { LocalRegistryReader } from '../distribution/services/local-registry-reader.js';
-import { RegistryReader } from '../distribution/services/registry-reader.js';
-import type { ManifestRecord } from '../metadata/records.js';
+import type { Digest } from '../../common/digest.js';
+import { BlobNotFoundError, ManifestNotFoundError } from '../../common/domain-errors.js';
+import { readLimited } from '../../common/read-limited.js';
+import type { BlobContent, ManifestContent } from '../../common/registry-content.js';
+import { LocalRegistryReader } from './local-registry-reader.js';
+import { RegistryReader } from './registry-reader.js';
+import type { ManifestRecord } from '../../metadata/records.js';
 
 /**
- * Reads manifests and small blobs for the admin API. Content this registry stores (pushed, or already
+ * Reads manifests and blobs for the admin API and for scans. Content this registry stores (pushed, or already
  * cached from an upstream) is read through LocalRegistryReader, so looking at it is not counted as a
  * pull in the cache statistics or last-pulled times. Only content that is not stored yet goes through
  * RegistryReader, the reader of `/v2`, which fetches it from the upstream for pull-through names.
  */
 @Injectable()
-export class AdminContentReader {
+export class ContentReader {
   constructor(
     @Inject(LocalRegistryReader) private readonly local: LocalRegistryReader,
     @Inject(RegistryReader) private readonly registry: RegistryReader,
@@ -58,6 +60,19 @@ export class AdminContentReader {
       (await this.storedBlob(name, digest, limit)) ??
       readWhole(await this.registry.fetchBlob(name, digest), limit)
     );
+  }
+
+  /** Opens a blob, stored or, for pull-through names, fetched from the upstream into the cache. */
+  async openBlob(name: string, digest: Digest): Promise<Readable> {
+    try {
+      return await (await this.local.fetchBlob(name, digest)).open();
+    } catch (error) {
+      if (!(error instanceof BlobNotFoundError)) {
+        throw error;
+      }
+    }
+
+    return (await this.registry.fetchBlob(name, digest)).open();
   }
 
   /** Lists the referrers of a manifest as `/v2` does, which for pull-through names sends a request upstream. */

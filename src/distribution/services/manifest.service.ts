@@ -1,6 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 
 import { Digest } from '../../common/digest.js';
+import { ManifestHooks } from '../../common/manifest-hooks.js';
 import {
   DigestMismatchError,
   InvalidReferenceError,
@@ -34,6 +35,7 @@ export class ManifestService {
   constructor(
     @Inject(ManifestStore) private readonly manifests: ManifestStore,
     @Inject(UploadStorage) private readonly uploads: UploadStorage,
+    @Optional() @Inject(ManifestHooks) private readonly hooks?: ManifestHooks,
   ) {}
 
   /**
@@ -80,6 +82,13 @@ export class ManifestService {
         },
         push.permissions,
       );
+    });
+
+    this.hooks?.stored({
+      repository: push.name,
+      digest: digest.toString(),
+      mediaType: parsed.mediaType,
+      origin: 'push',
     });
 
     return { digest: digest.toString(), subjectDigest: parsed.subject?.digest ?? null, tags: changes };

@@ -1,5 +1,6 @@
 import { ApiKeyEntity } from './api-key.entity.js';
 import { BlobEntity } from './blob.entity.js';
+import { ImageScanEntity, ScanAdvisoryEntity } from './image-scan.entity.js';
 import { JobReportEntity } from './job-report.entity.js';
 import { ManifestReferenceEntity } from './manifest-reference.entity.js';
 import { ManifestEntity } from './manifest.entity.js';
@@ -14,6 +15,9 @@ import { UpstreamStatisticSampleEntity } from './upstream-statistic-sample.entit
 import { UpstreamStatisticEntity } from './upstream-statistic.entity.js';
 import { UpstreamTagCheckEntity } from './upstream-tag-check.entity.js';
 import { UserEntity } from './user.entity.js';
+import { VulnerabilityDatabaseEntity } from './vulnerability-database.entity.js';
+import { VulnerabilityPackageEntity } from './vulnerability-package.entity.js';
+import { VulnerabilityEntity } from './vulnerability.entity.js';
 
 export const entities = [
   RepositoryEntity,
@@ -32,17 +36,24 @@ export const entities = [
   SessionEntity,
   OidcLoginEntity,
   JobReportEntity,
+  ImageScanEntity,
+  ScanAdvisoryEntity,
+  VulnerabilityEntity,
+  VulnerabilityPackageEntity,
+  VulnerabilityDatabaseEntity,
 ];
 
 export {
   ApiKeyEntity,
   BlobEntity,
+  ImageScanEntity,
   JobReportEntity,
   ManifestEntity,
   ManifestReferenceEntity,
   OidcLoginEntity,
   RepositoryBlobEntity,
   RepositoryEntity,
+  ScanAdvisoryEntity,
   SessionEntity,
   TagEntity,
   UploadSessionEntity,
@@ -51,4 +62,7 @@ export {
   UpstreamStatisticSampleEntity,
   UpstreamTagCheckEntity,
   UserEntity,
+  VulnerabilityDatabaseEntity,
+  VulnerabilityEntity,
+  VulnerabilityPackageEntity,
 };

@@ -1,0 +1,50 @@
+/** How a manifest came to be stored: pushed by a client, or fetched from an upstream into the cache. */
+export type ManifestOrigin = 'push' | 'cache';
+
+/** A manifest that was just stored, with its repository. */
+export interface StoredManifest {
+  repository: string;
+  digest: string;
+  mediaType: string;
+  origin: ManifestOrigin;
+}
+
+/** A manifest about to be served to a client. */
+export interface ServedManifest {
+  repository: string;
+  digest: string;
+  mediaType: string;
+}
+
+/** Decides whether a manifest may be served; it throws a domain error to refuse. */
+export type PullCheck = (manifest: ServedManifest) => Promise<void>;
+
+/**
+ * Lets later modules follow stored manifests and veto pulls without the distribution and upstream
+ * modules depending on them: scanning listens for stored images and registers its pull policy here.
+ * Listeners run after the store and must not throw; a failing check refuses the pull.
+ */
+export class ManifestHooks {
+  private readonly listeners: ((manifest: StoredManifest) => void)[] = [];
+  private readonly checks: PullCheck[] = [];
+
+  onStored(listener: (manifest: StoredManifest) => void): void {
+    this.listeners.push(listener);
+  }
+
+  addPullCheck(check: PullCheck): void {
+    this.checks.push(check);
+  }
+
+  stored(manifest: StoredManifest): void {
+    for (const listener of this.listeners) {
+      listener(manifest);
+    }
+  }
+
+  async checkPull(manifest: ServedManifest): Promise<void> {
+    for (const check of this.checks) {
+      await check(manifest);
+    }
+  }
+}

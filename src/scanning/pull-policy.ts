@@ -1,0 +1,98 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+
+import { PullRefusedByPolicyError } from '../common/domain-errors.js';
+import { globToPattern } from '../common/glob.js';
+import { ManifestHooks, type ServedManifest } from '../common/manifest-hooks.js';
+import { isIndexMediaType } from '../common/media-types.js';
+import { type ScanPolicyRule, WharfConfig } from '../config/config.schema.js';
+import { ScanResultStore } from '../metadata/stores/scan-result.store.js';
+import { ImageScanner } from './image-scanner.service.js';
+import { atOrAbove, type Finding } from './matcher.js';
+import type { SeverityLevel } from './osv/severity.js';
+
+/** The advisory ids and severity of one finding, as the policy checks them. */
+interface FindingKey {
+  ids: string[];
+  severity: SeverityLevel;
+}
+
+const cachedImages = 10_000;
+
+/**
+ * Refuses pulls of images that have findings at or above the severity of the first policy whose
+ * repository glob matches, unless the allowlist names the advisory or one of its aliases. Indexes pass,
+ * so that a client can still choose a platform, and each image it then pulls is judged. An image not
+ * scanned yet passes: the policy judges findings, and an unscanned image has none on record.
+ */
+@Injectable()
+export class PullPolicy implements OnModuleInit {
+  private readonly rules: { pattern: RegExp; rule: ScanPolicyRule }[];
+  /** Findings of recently pulled images, by digest; forgotten when the image is scanned again. */
+  private readonly findings = new Map<string, FindingKey[]>();
+
+  constructor(
+    @Inject(WharfConfig) config: WharfConfig,
+    @Inject(ManifestHooks) private readonly hooks: ManifestHooks,
+    @Inject(ScanResultStore) private readonly results: ScanResultStore,
+    @Inject(ImageScanner) private readonly scanner: ImageScanner,
+  ) {
+    this.rules = config.scanning.policies.map((rule) => ({
+      pattern: globToPattern(rule.repositories),
+      rule,
+    }));
+  }
+
+  onModuleInit(): void {
+    if (this.rules.length === 0) {
+      return;
+    }
+
+    this.hooks.addPullCheck((manifest) => this.check(manifest));
+    this.scanner.onScanned((digest) => this.findings.delete(digest));
+  }
+
+  /** Throws PullRefusedByPolicyError when the first matching rule refuses the image. */
+  async check(manifest: ServedManifest): Promise<void> {
+    const rule = this.rules.find((entry) => entry.pattern.test(manifest.repository))?.rule;
+
+    if (rule === undefined || isIndexMediaType(manifest.mediaType)) {
+      return;
+    }
+
+    const allowed = new Set(rule.allow);
+    const blocking = (await this.findingsOf(manifest.digest)).filter(
+      (finding) => atOrAbove(finding.severity, rule.severity) && !finding.ids.some((id) => allowed.has(id)),
+    );
+
+    if (blocking.length > 0) {
+      throw new PullRefusedByPolicyError(manifest.repository, manifest.digest, rule.severity, [
+        ...new Set(blocking.map((finding) => finding.ids[0])),
+      ]);
+    }
+  }
+
+  private async findingsOf(digest: string): Promise<FindingKey[]> {
+    const cached = this.findings.get(digest);
+
+    if (cached !== undefined) {
+      return cached;
+    }
+
+    const row = await this.results.get(digest);
+    const keys =
+      row === null
+        ? []
+        : (JSON.parse(row.findings) as Finding[]).map((finding) => ({
+            ids: [finding.id, ...finding.aliases],
+            severity: finding.severity,
+          }));
+
+    if (this.findings.size >= cachedImages) {
+      this.findings.delete(this.findings.keys().next().value as string);
+    }
+
+    this.findings.set(digest, keys);
+
+    return keys;
+  }
+}
