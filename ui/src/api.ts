@@ -37,6 +37,8 @@ export interface Repository {
   createdAt: string;
   lastPushAt: string | null;
   lastPullAt: string | null;
+  /** Findings of the tagged images added up, or null when none of them was scanned. */
+  vulnerabilities: VulnerabilitySummary | null;
 }
 
 export interface Page<T> {
@@ -63,6 +65,8 @@ export interface Tag {
   platforms: Platform[];
   lastPushAt: string;
   lastPullAt: string | null;
+  /** Findings of the tagged image or of the images of a tagged index, or null when none was scanned. */
+  vulnerabilities: VulnerabilitySummary | null;
 }
 
 export interface TagPage extends Page<Tag> {
@@ -198,6 +202,106 @@ export interface NewApiKey extends ApiKey {
   secret: string;
 }
 
+/** Severity levels of findings, most severe first. UNKNOWN is for advisories without a usable rating. */
+export const severityLevels = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'NONE', 'UNKNOWN'] as const;
+
+export type Severity = (typeof severityLevels)[number];
+
+/** Findings of one or more scanned images added up, as the badges of tag and repository lists show them. */
+export interface VulnerabilitySummary {
+  /** Images with a finished scan. */
+  scanned: number;
+  /** Images whose scan failed. */
+  failed: number;
+  /** The most severe level with a finding, or null when there is none. */
+  highest: Severity | null;
+  counts: Record<Severity, number>;
+  scannedAt: string | null;
+}
+
+export type ScanStatus = 'not-scanned' | 'queued' | 'scanning' | 'matching' | 'done' | 'failed' | 'skipped';
+
+/** A scan that is queued or running, or that ended a moment ago. */
+export interface ScanProgress {
+  repository: string;
+  digest: string;
+  reason: 'push' | 'cache' | 'database' | 'request' | 'backfill';
+  state: Exclude<ScanStatus, 'not-scanned'>;
+  layers: number;
+  layersRead: number;
+  bytes: number;
+  bytesRead: number;
+  queuedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  message: string | null;
+}
+
+/** The scan of one image, that is, of one platform of an index. */
+export interface ImageScan {
+  digest: string;
+  status: ScanStatus;
+  platform: Platform | null;
+  os: { id: string; versionId: string | null; prettyName: string | null } | null;
+  packageCount: number;
+  scannedAt: string | null;
+  /** The vulnerability database generation the scan matched against. */
+  databaseGeneration: number | null;
+  error: string | null;
+  /** Parts of the image that the scan could not read or judge, each with its reason. */
+  warnings: string[];
+  progress: ScanProgress | null;
+}
+
+export interface FindingPackage {
+  /** The package database the package was listed in, such as `dpkg` or `npm`. */
+  type: string;
+  name: string;
+  /** The OSV ecosystem, such as `Debian:12` or `npm`. */
+  ecosystem: string;
+  purl: string;
+  /** The file in the image that lists the package. */
+  location: string;
+  /** Digest of the layer that wrote that file. */
+  layer: string;
+  /** The source package that the advisory names, when it differs from the binary package. */
+  sourceName?: string;
+}
+
+/** One advisory that affects one installed package. */
+export interface Finding {
+  id: string;
+  aliases: string[];
+  summary: string;
+  severity: Severity;
+  /** CVSS base score, when a CVSS vector gave the severity. */
+  score: number | null;
+  package: FindingPackage;
+  installedVersion: string;
+  /** The lowest version above the installed one that fixes it, or null when no fix is known. */
+  fixedVersion: string | null;
+  /** Digest of the image (platform) the package is in. */
+  image: string;
+}
+
+export interface ImageVulnerabilities {
+  repository: string;
+  digest: string;
+  /** The image, or each child of an index. */
+  images: ImageScan[];
+  summary: VulnerabilitySummary;
+  findings: Finding[];
+}
+
+export interface ScanStarted {
+  repository: string;
+  /** The digest the reference resolved to. */
+  digest: string;
+  images: ScanProgress[];
+}
+
+export type SbomFormat = 'spdx' | 'cyclonedx';
+
 /** A failed request: the HTTP status (0 when the server could not be reached) and the server's message. */
 export class ApiError extends Error {
   constructor(
@@ -320,6 +424,10 @@ function repositoryPath(name: string): string {
   return `/api/v1/repositories/${encodeURIComponent(name)}`;
 }
 
+function manifestPath(repository: string, digest: string): string {
+  return `${repositoryPath(repository)}/manifests/${encodeURIComponent(digest)}`;
+}
+
 export function getSession(signal?: AbortSignal): Promise<Session> {
   return request('/auth/session', { signal });
 }
@@ -368,7 +476,28 @@ export function getManifest(
   digest: string,
   signal?: AbortSignal,
 ): Promise<ManifestDetails> {
-  return request(`${repositoryPath(repository)}/manifests/${encodeURIComponent(digest)}`, { signal });
+  return request(manifestPath(repository, digest), { signal });
+}
+
+export function getVulnerabilities(
+  repository: string,
+  digest: string,
+  signal?: AbortSignal,
+): Promise<ImageVulnerabilities> {
+  return request(`${manifestPath(repository, digest)}/vulnerabilities`, { signal });
+}
+
+/**
+ * Queues a scan of a tag or digest ahead of other queued scans. Its progress appears in the image's
+ * vulnerabilities.
+ */
+export function startScan(repository: string, reference: string): Promise<ScanStarted> {
+  return request('/api/v1/scans', { method: 'POST', body: { repository, reference } });
+}
+
+/** Builds the download URL of an image's SBOM. An index has none, but each of its images has one. */
+export function sbomHref(repository: string, digest: string, format: SbomFormat): string {
+  return `${manifestPath(repository, digest)}/sbom${query({ format })}`;
 }
 
 export function deleteTag(repository: string, tag: string): Promise<void> {

@@ -1,10 +1,12 @@
+import { useRef } from 'preact/hooks';
+
 import { getManifest, type Descriptor, type ManifestDetails } from '../api';
 import { CommandBox } from '../components/CopyButton';
 import { ErrorState, isNotFound, Loading, NotFound } from '../components/states';
 import { formatBytes, formatPlatform, shortDigest } from '../format';
 import { useDocumentTitle, useResource } from '../hooks';
 import type { Location } from '../router';
-import { basePath, imageHref, repositoryHref } from '../router';
+import { basePath, imageHref, navigate, repositoryHref, withQuery } from '../router';
 import { registryHost, useSession } from '../session';
 import {
   Annotations,
@@ -14,6 +16,7 @@ import {
   LayersSection,
 } from './ImageSections';
 import { ReferrersSection } from './Referrers';
+import { VulnerabilitiesTab } from './VulnerabilitiesTab';
 
 const indexMediaTypes = new Set([
   'application/vnd.oci.image.index.v1+json',
@@ -24,6 +27,18 @@ const indexMediaTypes = new Set([
 interface Origin {
   tag: string | null;
   index: string | null;
+}
+
+type ImageTab = 'overview' | 'vulnerabilities';
+
+const imageTabs: { id: ImageTab; label: string }[] = [
+  { id: 'overview', label: 'Overview' },
+  { id: 'vulnerabilities', label: 'Vulnerabilities' },
+];
+
+/** Reads the open tab from the `tab` query parameter, so that links and reloads keep it. */
+function tabOf(location: Location): ImageTab {
+  return location.search.get('tab') === 'vulnerabilities' ? 'vulnerabilities' : 'overview';
 }
 
 export function ImagePage({
@@ -37,6 +52,8 @@ export function ImagePage({
 }) {
   const origin: Origin = { tag: location.search.get('tag'), index: location.search.get('index') };
   const details = useResource((signal) => getManifest(repository, digest, signal), [repository, digest]);
+  const selectTab = (tab: ImageTab): void =>
+    navigate(withQuery(location, { tab: tab === 'overview' ? undefined : tab }), { replace: true });
 
   useDocumentTitle(`${repository}@${shortDigest(digest)}`);
 
@@ -60,7 +77,7 @@ export function ImagePage({
       {details.error ? (
         <ErrorState error={details.error} onRetry={details.reload} title="Could not load this image" />
       ) : details.data ? (
-        <ManifestView details={details.data} origin={origin} />
+        <ManifestView details={details.data} origin={origin} tab={tabOf(location)} onSelectTab={selectTab} />
       ) : (
         <Loading label="Loading image…" />
       )}
@@ -82,9 +99,21 @@ function Breadcrumbs({ repository, origin }: { repository: string; origin: Origi
   );
 }
 
-function ManifestView({ details, origin }: { details: ManifestDetails; origin: Origin }) {
+function ManifestView({
+  details,
+  origin,
+  tab,
+  onSelectTab,
+}: {
+  details: ManifestDetails;
+  origin: Origin;
+  tab: ImageTab;
+  onSelectTab: (tab: ImageTab) => void;
+}) {
   const isIndex = indexMediaTypes.has(details.mediaType) || details.manifests.length > 0;
   const kind = manifestKind(details, isIndex);
+  // Artifacts such as SBOMs and signatures are not scanned, so they have no Vulnerabilities tab.
+  const scannable = kind !== 'Artifact';
   const platform =
     details.config?.os && details.config.architecture
       ? formatPlatform({
@@ -134,6 +163,87 @@ function ManifestView({ details, origin }: { details: ManifestDetails; origin: O
         label="Pull command"
         command={`docker pull ${host}/${details.repository}@${details.digest}`}
       />
+      {scannable ? (
+        <>
+          <TabList selected={tab} onSelect={onSelectTab} />
+          <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} tabIndex={0}>
+            {tab === 'vulnerabilities' ? (
+              <VulnerabilitiesTab repository={details.repository} digest={details.digest} />
+            ) : (
+              <Overview details={details} origin={origin} isIndex={isIndex} />
+            )}
+          </div>
+        </>
+      ) : (
+        <Overview details={details} origin={origin} isIndex={isIndex} />
+      )}
+    </>
+  );
+}
+
+/**
+ * Renders tabs as the WAI-ARIA Authoring Practices describe them. Tab enters the list at the open tab.
+ * The arrow keys, Home and End move between tabs and open the one they reach. Tab again moves into the panel.
+ */
+function TabList({ selected, onSelect }: { selected: ImageTab; onSelect: (tab: ImageTab) => void }) {
+  const buttons = useRef<(HTMLButtonElement | null)[]>([]);
+
+  const onKeyDown = (event: KeyboardEvent): void => {
+    const current = imageTabs.findIndex((entry) => entry.id === selected);
+    const last = imageTabs.length - 1;
+    const targets: Record<string, number> = {
+      ArrowRight: current === last ? 0 : current + 1,
+      ArrowLeft: current === 0 ? last : current - 1,
+      Home: 0,
+      End: last,
+    };
+    const target = targets[event.key];
+
+    if (target === undefined) {
+      return;
+    }
+
+    event.preventDefault();
+    onSelect(imageTabs[target].id);
+    buttons.current[target]?.focus();
+  };
+
+  return (
+    <div class="tabs" role="tablist" aria-label="Image details" onKeyDown={onKeyDown}>
+      {imageTabs.map((entry, index) => (
+        <button
+          type="button"
+          role="tab"
+          key={entry.id}
+          id={`tab-${entry.id}`}
+          class="tab"
+          aria-selected={entry.id === selected}
+          aria-controls={entry.id === selected ? `panel-${entry.id}` : undefined}
+          tabIndex={entry.id === selected ? 0 : -1}
+          ref={(element) => {
+            buttons.current[index] = element;
+          }}
+          onClick={() => onSelect(entry.id)}
+        >
+          {entry.label}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+/** Shows the sections about the manifest itself: platforms, configuration, layers, history, referrers. */
+function Overview({
+  details,
+  origin,
+  isIndex,
+}: {
+  details: ManifestDetails;
+  origin: Origin;
+  isIndex: boolean;
+}) {
+  return (
+    <>
       {details.subject && <SubjectSection details={details} subject={details.subject} />}
       {isIndex && <PlatformsSection details={details} origin={origin} />}
       {details.config && <ImageConfigSection config={details.config} />}

@@ -14,6 +14,7 @@ import {
 import { CommandBox } from '../components/CopyButton';
 import { Pager, pageFromQuery } from '../components/Pager';
 import { RelativeTime } from '../components/RelativeTime';
+import { VulnerabilityBadge } from '../components/SeverityBadge';
 import { EmptyState, ErrorState, Loading } from '../components/states';
 import { formatBytes, formatCount } from '../format';
 import { useDebounced, useDocumentTitle, useResource, type Resource } from '../hooks';
@@ -250,6 +251,7 @@ function RepositoryTable({ items }: { items: Repository[] }) {
           <tr>
             <th scope="col">Name</th>
             <th scope="col">Kind</th>
+            <th scope="col">Vulnerabilities</th>
             <th scope="col" class="numeric">
               Tags
             </th>
@@ -268,6 +270,9 @@ function RepositoryTable({ items }: { items: Repository[] }) {
               </td>
               <td data-label="Kind">
                 <KindBadge kind={repository.kind} upstream={repository.upstream} />
+              </td>
+              <td data-label="Vulnerabilities">
+                <VulnerabilityBadge summary={repository.vulnerabilities} />
               </td>
               <td class="numeric" data-label="Tags">
                 {formatCount(repository.tagCount)}

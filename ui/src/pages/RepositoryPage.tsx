@@ -5,6 +5,7 @@ import { ConfirmDialog } from '../components/ConfirmDialog';
 import { CommandBox } from '../components/CopyButton';
 import { Pager, pageFromQuery } from '../components/Pager';
 import { RelativeTime } from '../components/RelativeTime';
+import { VulnerabilityBadge } from '../components/SeverityBadge';
 import { EmptyState, ErrorState, isNotFound, NotFound, Pending } from '../components/states';
 import { formatBytes, formatCount, formatPlatform, shortDigest } from '../format';
 import { useDocumentTitle, useResource, type Resource } from '../hooks';
@@ -95,6 +96,14 @@ function RepositoryFacts({ repository }: { repository: Repository }) {
           <RelativeTime value={repository.lastPullAt} missing="never" />
         </dd>
       </div>
+      {repository.vulnerabilities && (
+        <div>
+          <dt>Vulnerabilities</dt>
+          <dd>
+            <VulnerabilityBadge summary={repository.vulnerabilities} />
+          </dd>
+        </div>
+      )}
     </dl>
   );
 }
@@ -218,6 +227,7 @@ function TagTable({
               Size
             </th>
             <th scope="col">Platforms</th>
+            <th scope="col">Vulnerabilities</th>
             <th scope="col">Pushed</th>
             <th scope="col">Last pulled</th>
             {canDelete && (
@@ -246,6 +256,13 @@ function TagTable({
                   tag.platforms.map(formatPlatform).join(', ')
                 ) : (
                   <Artifact tag={tag} />
+                )}
+              </td>
+              <td data-label="Vulnerabilities">
+                {tag.vulnerabilities && (
+                  <a href={imageHref(repository, tag.digest, { tag: tag.name, tab: 'vulnerabilities' })}>
+                    <VulnerabilityBadge summary={tag.vulnerabilities} />
+                  </a>
                 )}
               </td>
               <td data-label="Pushed">
