@@ -16,8 +16,11 @@ export interface ServedManifest {
   mediaType: string;
 }
 
-/** Decides whether a manifest may be served; it throws a domain error to refuse. */
-export type PullCheck = (manifest: ServedManifest) => Promise<void>;
+/**
+ * Decides whether a manifest may be served; it throws a domain error to refuse. Checks run on every
+ * manifest GET, so they are synchronous and read only what is cached or cheap.
+ */
+export type PullCheck = (manifest: ServedManifest) => void;
 
 /**
  * Lets later modules follow stored manifests and veto pulls without the distribution and upstream
@@ -42,9 +45,9 @@ export class ManifestHooks {
     }
   }
 
-  async checkPull(manifest: ServedManifest): Promise<void> {
+  checkPull(manifest: ServedManifest): void {
     for (const check of this.checks) {
-      await check(manifest);
+      check(manifest);
     }
   }
 }

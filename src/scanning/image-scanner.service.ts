@@ -155,11 +155,6 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
     return this.progress.get(digest);
   }
 
-  /** Counts the scans waiting and running. */
-  pending(): { queued: number; running: number } {
-    return { queued: this.queue.length, running: this.running };
-  }
-
   private onStored(manifest: StoredManifest): void {
     if (isIndexMediaType(manifest.mediaType)) {
       return;

@@ -52,7 +52,7 @@ export class PullPolicy implements OnModuleInit {
   }
 
   /** Throws PullRefusedByPolicyError when the first matching rule refuses the image. */
-  async check(manifest: ServedManifest): Promise<void> {
+  check(manifest: ServedManifest): void {
     const rule = this.rules.find((entry) => entry.pattern.test(manifest.repository))?.rule;
 
     if (rule === undefined || isIndexMediaType(manifest.mediaType)) {
@@ -60,7 +60,7 @@ export class PullPolicy implements OnModuleInit {
     }
 
     const allowed = new Set(rule.allow);
-    const blocking = (await this.findingsOf(manifest.digest)).filter(
+    const blocking = this.findingsOf(manifest.digest).filter(
       (finding) => atOrAbove(finding.severity, rule.severity) && !finding.ids.some((id) => allowed.has(id)),
     );
 
@@ -71,18 +71,18 @@ export class PullPolicy implements OnModuleInit {
     }
   }
 
-  private async findingsOf(digest: string): Promise<FindingKey[]> {
+  private findingsOf(digest: string): FindingKey[] {
     const cached = this.findings.get(digest);
 
     if (cached !== undefined) {
       return cached;
     }
 
-    const row = await this.results.get(digest);
+    const findings = this.results.findingsOf(digest);
     const keys =
-      row === null
+      findings === undefined
         ? []
-        : (JSON.parse(row.findings) as Finding[]).map((finding) => ({
+        : (JSON.parse(findings) as Finding[]).map((finding) => ({
             ids: [finding.id, ...finding.aliases],
             severity: finding.severity,
           }));

@@ -17,6 +17,7 @@ import {
   tarDirectory,
   writeLayeredImage,
 } from '../support/scan-images.js';
+import { cycloneDxValidator, spdxValidator } from '../support/sbom-schemas.js';
 import { Skopeo } from '../support/skopeo.js';
 import { startUpstreamRegistry, type UpstreamRegistry } from '../support/upstream-registry.js';
 import { runWharfCli } from '../support/wharf-cli.js';
@@ -312,6 +313,11 @@ describe('vulnerability scanning', () => {
       const document = (await (
         await api(`/v2/team/app/blobs/${manifest.layers[0].digest}`)
       ).json()) as Record<string, unknown>;
+
+      const validate =
+        entry.artifactType === 'application/spdx+json' ? spdxValidator() : cycloneDxValidator();
+
+      assert.ok(validate(document), JSON.stringify(validate.errors));
 
       if (entry.artifactType === 'application/spdx+json') {
         assert.equal(document.spdxVersion, 'SPDX-2.3');

@@ -46,7 +46,7 @@ export class ManifestsHandler {
 
     // Policies judge what is pulled, so a HEAD, which only resolves a reference, is never refused.
     if (withBody) {
-      await this.hooks?.checkPull({
+      this.hooks?.checkPull({
         repository: route.name,
         digest: manifest.digest,
         mediaType: manifest.mediaType,

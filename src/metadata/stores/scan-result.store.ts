@@ -82,6 +82,17 @@ export class ScanResultStore {
     });
   }
 
+  /**
+   * Returns the findings JSON of an image's last scan, or undefined when it has none, from the
+   * read-only connection, so that a check on the pull path never waits behind queued writes.
+   */
+  findingsOf(digest: string): string | undefined {
+    return this.db.selectFirst<{ findings: string }>(
+      'SELECT findings FROM image_scans WHERE digest = ?',
+      digest,
+    )?.findings;
+  }
+
   get(digest: string): Promise<ImageScanEntity | null> {
     return this.db.read((manager) => manager.findOneBy(ImageScanEntity, { digest }));
   }

@@ -3,9 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
-
+import { cycloneDxValidator, spdxValidator } from '../../../test/support/sbom-schemas.js';
 import { parseManifest } from '../../common/manifest-parser.js';
 import { mediaTypes } from '../../common/media-types.js';
 import { findPackage } from '../../common/package-info.js';
@@ -25,36 +23,6 @@ import {
 import { spdxDocument, spdxExpression } from './spdx.js';
 
 const root = findPackage(import.meta.url).root;
-const schemas = join(root, 'test', 'fixtures', 'sbom-schemas');
-
-function readSchema(name: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(join(schemas, name), 'utf8')) as Record<string, unknown>;
-}
-
-/** Compiles the SPDX 2.3 schema, or the CycloneDX 1.5 schema with its sub-schemas and formats. */
-function validator(format: 'spdx' | 'cyclonedx'): ValidateFunction {
-  const ajv = new Ajv({ allErrors: true });
-
-  if (format === 'spdx') {
-    return ajv.compile(readSchema('spdx-schema-2-3.json'));
-  }
-
-  // ajv-formats has no `iri-reference` or `idn-email`, which the CycloneDX schema uses.
-  addFormats.default(ajv);
-  ajv.addFormat('iri-reference', (value: string) => URL.canParse(value, 'https://base.example/'));
-  ajv.addFormat('idn-email', /^[^\s@]+@[^\s@]+$/);
-  ajv.addKeyword('meta:enum');
-  ajv.addSchema({
-    ...readSchema('spdx.SNAPSHOT.schema.json'),
-    $id: 'http://cyclonedx.org/schema/spdx.SNAPSHOT.schema.json',
-  });
-  ajv.addSchema({
-    ...readSchema('jsf-0.82.SNAPSHOT.schema.json'),
-    $id: 'http://cyclonedx.org/schema/jsf-0.82.SNAPSHOT.schema.json',
-  });
-
-  return ajv.compile(readSchema('bom-1.5.SNAPSHOT.schema.json'));
-}
 
 /** Reads the licenses a package.json declares: `license` as a string or `{ type }`, or `licenses: [{ type }]`. */
 function manifestLicenses(manifest: Record<string, unknown>): string[] | undefined {
@@ -199,7 +167,7 @@ describe('SBOMs of a realistic image', () => {
   });
 
   it('validate as SPDX 2.3', () => {
-    const validate = validator('spdx');
+    const validate = spdxValidator();
     const document = spdxDocument(image, inventory, created);
 
     assert.ok(validate(document), JSON.stringify(validate.errors?.slice(0, 10), null, 2));
@@ -229,7 +197,7 @@ describe('SBOMs of a realistic image', () => {
   });
 
   it('validate as CycloneDX 1.5', () => {
-    const validate = validator('cyclonedx');
+    const validate = cycloneDxValidator();
     const document = cycloneDxDocument(image, inventory, created);
     const refs = document.components.map((component) => component['bom-ref']);
 

@@ -1,22 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { Ajv } from 'ajv';
-
-import { findPackage } from '../../common/package-info.js';
+import { readSchema, spdxValidator } from '../../../test/support/sbom-schemas.js';
 import type { ImageInventory, ImagePackage } from '../inventory/inventory.js';
 import { purlOf } from '../inventory/package-databases.js';
 import { languagePurl } from '../inventory/purl.js';
 import { type ImageDescription, imagePurl, sha256Digest } from './sbom-artifact.js';
 import { knownExceptionIds, knownLicenseIds, spdxDocument, spdxExpression } from './spdx.js';
-
-const schemas = join(findPackage(import.meta.url).root, 'test', 'fixtures', 'sbom-schemas');
-
-function readSchema(name: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(join(schemas, name), 'utf8')) as Record<string, unknown>;
-}
 
 const layer = sha256Digest(Buffer.from('first layer'));
 
@@ -102,7 +92,7 @@ const created = new Date('2024-05-06T07:08:09.123Z');
 
 describe(spdxDocument.name, () => {
   it('validates against the SPDX 2.3 schema', () => {
-    const validate = new Ajv({ allErrors: true }).compile(readSchema('spdx-schema-2-3.json'));
+    const validate = spdxValidator();
     const document = spdxDocument(image, inventory, created);
 
     assert.ok(validate(document), JSON.stringify(validate.errors, null, 2));
