@@ -106,7 +106,7 @@ export class ScansController {
 
     for (const digest of images) {
       const row = await this.results.get(digest);
-      const progress = this.scanner.status(digest);
+      const progress = this.scanner.status(repository, digest);
       const inventory = row?.inventory == null ? null : (JSON.parse(row.inventory) as StoredInventory);
 
       if (row !== null) {

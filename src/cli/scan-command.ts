@@ -62,7 +62,7 @@ interface VulnerabilitiesBody {
   findings: FindingBody[];
 }
 
-/** A reference as `wharf scan` takes it: `name:tag`, `name@digest` or a bare name, which means `latest`. */
+/** Splits an image reference as `wharf scan` takes it: `name:tag`, `name@digest`, or a bare name for `latest`. */
 export function parseImageReference(text: string): { repository: string; reference: string } {
   const at = text.indexOf('@');
 

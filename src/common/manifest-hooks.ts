@@ -1,4 +1,4 @@
-/** How a manifest came to be stored: pushed by a client, or fetched from an upstream into the cache. */
+/** The origin of a stored manifest: a client's push, or a fetch from an upstream into the cache. */
 export type ManifestOrigin = 'push' | 'cache';
 
 /** A manifest that was just stored, with its repository. */

@@ -150,9 +150,9 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
     return children.map((child) => this.enqueue(repository, child, reason, reason === 'request'));
   }
 
-  /** Returns the progress of a queued, running or recently ended scan of `digest`. */
-  status(digest: string): ScanProgress | undefined {
-    return this.progress.get(digest);
+  /** Returns the progress of a queued, running or recently ended scan of an image in a repository. */
+  status(repository: string, digest: string): ScanProgress | undefined {
+    return this.progress.get(progressKey(repository, digest));
   }
 
   private onStored(manifest: StoredManifest): void {
@@ -164,7 +164,8 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
   }
 
   private enqueue(repository: string, digest: string, reason: ScanReason, first = false): ScanProgress {
-    const known = this.progress.get(digest);
+    // Scans are per repository, because each local repository gets its own SBOM referrers.
+    const known = this.progress.get(progressKey(repository, digest));
 
     if (
       known !== undefined &&
@@ -271,23 +272,10 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
       return 'skipped';
     }
 
-    const platform = await this.platformOf(entry.repository, body.config?.digest);
-    const layers = (body.layers ?? []).filter((layer) => (layer.urls ?? []).length === 0);
+    const { inventory: stored, inventoriedAt } = await this.inventoryOf(entry, body);
 
-    entry.layers = layers.length;
-    entry.bytes = layers.reduce((sum, layer) => sum + (layer.size ?? 0), 0);
-
-    const inventory = await takeInventory(
-      layers.map((layer) => this.layerSource(entry, layer)),
-      [...osCollectors(), ...languageCollectors()],
-      { maxFileBytes: this.maxFileBytes },
-    );
-    const stored: StoredInventory = { ...inventory, platform };
-
-    // The walker turns a layer cut off by shutdown into a warning, so the inventory would be partial.
-    this.shutdown.signal.throwIfAborted();
     entry.state = 'matching';
-    await this.match(entry.digest, stored, Date.now());
+    await this.match(entry.digest, stored, inventoriedAt);
     await this.publisher
       .publish(
         entry.repository,
@@ -302,6 +290,42 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
       });
 
     return 'done';
+  }
+
+  /**
+   * Returns the image's stored inventory, or takes it from the layers. A digest names the same bytes
+   * forever, so an image pushed to another repository needs no second read; a scan requested by a
+   * user reads the layers again, as the newest collectors would.
+   */
+  private async inventoryOf(
+    entry: ScanProgress,
+    body: ImageManifestJson,
+  ): Promise<{ inventory: StoredInventory; inventoriedAt: number }> {
+    const known = entry.reason === 'request' ? null : await this.results.get(entry.digest);
+
+    if (known?.inventory != null) {
+      return {
+        inventory: JSON.parse(known.inventory) as StoredInventory,
+        inventoriedAt: known.inventoriedAt ?? Date.now(),
+      };
+    }
+
+    const platform = await this.platformOf(entry.repository, body.config?.digest);
+    const layers = (body.layers ?? []).filter((layer) => (layer.urls ?? []).length === 0);
+
+    entry.layers = layers.length;
+    entry.bytes = layers.reduce((sum, layer) => sum + (layer.size ?? 0), 0);
+
+    const inventory = await takeInventory(
+      layers.map((layer) => this.layerSource(entry, layer)),
+      [...osCollectors(), ...languageCollectors()],
+      { maxFileBytes: this.maxFileBytes },
+    );
+
+    // The walker turns a layer cut off by shutdown into a warning, so the inventory would be partial.
+    this.shutdown.signal.throwIfAborted();
+
+    return { inventory: { ...inventory, platform }, inventoriedAt: Date.now() };
   }
 
   /** Matches an inventory against the database as it is now and stores the findings. */
@@ -497,16 +521,18 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
 
   /** Keeps progress of queued and running scans, and of the last few that ended. */
   private remember(entry: ScanProgress): void {
-    this.progress.delete(entry.digest);
-    this.progress.set(entry.digest, entry);
+    const key = progressKey(entry.repository, entry.digest);
 
-    for (const [digest, known] of this.progress) {
+    this.progress.delete(key);
+    this.progress.set(key, entry);
+
+    for (const [oldKey, known] of this.progress) {
       if (this.progress.size <= finishedKept + this.queue.length + this.running) {
         break;
       }
 
       if (known.finishedAt !== null) {
-        this.progress.delete(digest);
+        this.progress.delete(oldKey);
       }
     }
   }
@@ -528,4 +554,8 @@ function childDigests(bytes: Buffer): string[] {
   const body = JSON.parse(bytes.toString('utf8')) as { manifests?: { digest?: unknown }[] };
 
   return (body.manifests ?? []).flatMap((child) => (typeof child.digest === 'string' ? [child.digest] : []));
+}
+
+function progressKey(repository: string, digest: string): string {
+  return `${repository}@${digest}`;
 }

@@ -42,14 +42,14 @@ function inventoryOf(...packages: ImagePackage[]): ImageInventory {
   return { os: null, packages, warnings: [] };
 }
 
-/** A lookup over fixed records that keeps the keys it was asked for. */
+/** Builds a lookup over fixed records that records the keys it received. */
 function lookupOver(records: OsvRecord[]) {
-  const asked: PackageKey[] = [];
+  const requested: PackageKey[] = [];
 
   return {
-    asked,
+    requested,
     lookup: (keys: PackageKey[]) => {
-      asked.push(...keys);
+      requested.push(...keys);
 
       return Promise.resolve(records);
     },
@@ -106,10 +106,10 @@ describe('matchInventory', () => {
       location: '/var/lib/dpkg/status',
       layer: 'sha256:1',
     };
-    const { asked, lookup } = lookupOver([record]);
+    const { requested, lookup } = lookupOver([record]);
     const { findings } = await matchInventory(inventoryOf(libssl), lookup);
 
-    assert.deepEqual(asked, [{ ecosystem: 'Debian:12', name: 'openssl' }]);
+    assert.deepEqual(requested, [{ ecosystem: 'Debian:12', name: 'openssl' }]);
     assert.deepEqual(
       findings.map((finding) => [
         finding.package.name,
@@ -122,7 +122,7 @@ describe('matchInventory', () => {
   });
 
   it('asks for both Ubuntu spellings', async () => {
-    const { asked, lookup } = lookupOver([]);
+    const { requested, lookup } = lookupOver([]);
     const zlib: ImagePackage = {
       type: 'dpkg',
       name: 'zlib1g',
@@ -135,7 +135,7 @@ describe('matchInventory', () => {
 
     await matchInventory(inventoryOf(zlib), lookup);
 
-    assert.deepEqual(asked, [
+    assert.deepEqual(requested, [
       { ecosystem: 'Ubuntu:22.04', name: 'zlib1g' },
       { ecosystem: 'Ubuntu:22.04:LTS', name: 'zlib1g' },
     ]);
@@ -174,11 +174,11 @@ describe('matchInventory', () => {
   });
 
   it('skips packages without an ecosystem', async () => {
-    const { asked, lookup } = lookupOver([]);
+    const { requested, lookup } = lookupOver([]);
     const unknownOs: ImagePackage = { ...npmPackage('busybox', '1.36.1'), type: 'apk', ecosystem: null };
 
     assert.deepEqual(await matchInventory(inventoryOf(unknownOs), lookup), { findings: [], warnings: [] });
-    assert.deepEqual(asked, []);
+    assert.deepEqual(requested, []);
   });
 });
 

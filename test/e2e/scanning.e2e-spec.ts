@@ -41,6 +41,7 @@ interface Vulnerabilities {
     os: { id: string; versionId: string } | null;
     packageCount: number;
     warnings: string[];
+    progress: { reason: string; layersRead: number } | null;
   }[];
   summary: { scanned: number; highest: string | null; counts: Record<string, number> };
   findings: Finding[];
@@ -66,6 +67,7 @@ describe('vulnerability scanning', () => {
   let layout: string;
   let image: Descriptor;
   let badImage: Descriptor;
+  let cachedImage: Descriptor;
   let expatVersion: string;
   let expatSource: string;
 
@@ -197,6 +199,8 @@ describe('vulnerability scanning', () => {
 
     layout = join(work, 'layout');
     image = await writeLayeredImage(layout, 'v1', linuxAmd64, [{ tar: debianLayer }, { tar: appLayer }]);
+    // An image of its own for the upstream, so that its scan cannot reuse another's inventory.
+    cachedImage = await writeLayeredImage(layout, 'cached', linuxAmd64, [{ tar: appLayer }]);
     badImage = await writeLayeredImage(layout, 'bad', linuxAmd64, [
       { raw: randomBytes(4096), mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' },
       {
@@ -210,7 +214,7 @@ describe('vulnerability scanning', () => {
 
     skopeo = await Skopeo.create(join(work, 'skopeo'));
     upstream = await startUpstreamRegistry();
-    await skopeo.push(`oci:${layout}:v1`, upstream.dockerReference('library/app:v1'));
+    await skopeo.push(`oci:${layout}:cached`, upstream.dockerReference('library/app:v1'));
 
     await writeHtpasswd(htpasswd, { [admin.user]: admin.password });
     await mkdir(join(work, 'data'));
@@ -336,7 +340,11 @@ describe('vulnerability scanning', () => {
     await push('v1', 'prod/app:v1');
     await push('v1', 'staging/app:v1');
     await push('v1', 'dev/app:v1');
-    await scanned('prod/app', image.digest);
+    const prod = await scanned('prod/app', image.digest);
+
+    // The image was inventoried when pushed to team/app, so this scan reads no layer.
+    assert.equal(prod.images[0].progress?.reason, 'push');
+    assert.equal(prod.images[0].progress?.layersRead, 0);
 
     const accept = { accept: 'application/vnd.oci.image.manifest.v1+json' };
     const refused = await api('/v2/prod/app/manifests/v1', { headers: accept });
@@ -492,15 +500,17 @@ describe('vulnerability scanning', () => {
 
     assert.equal(manifest.status, 200);
 
-    const result = await scanned('hub/library/app', image.digest);
+    const result = await scanned('hub/library/app', cachedImage.digest);
 
     assert.ok(result.findings.some((finding) => finding.id === 'GHSA-xvch-5gv4-984h'));
+    assert.equal(result.images[0].progress?.reason, 'cache');
+    assert.equal(result.images[0].progress?.layersRead, 1);
 
     const metrics = await (await api('/metrics')).text();
 
     assert.match(metrics, /wharf_scans_total\{result="finished",reason="cache"\} 1/);
     // Cached repositories mirror their upstream, so no SBOM of Wharf's own is attached there.
-    const referrers = (await (await api(`/v2/hub/library/app/referrers/${image.digest}`)).json()) as {
+    const referrers = (await (await api(`/v2/hub/library/app/referrers/${cachedImage.digest}`)).json()) as {
       manifests: unknown[];
     };
 

@@ -95,7 +95,7 @@ export type TestLayer = { tar: Buffer } | { raw: Buffer; mediaType: string };
 
 /**
  * Writes an image of `layers` into an OCI layout under `tag` and returns its manifest descriptor. Raw
- * layers are stored as given, so tests can hand the scanner bytes that are not what their media type says.
+ * layers are stored as given, so tests can give the scanner bytes that do not match their media type.
  */
 export async function writeLayeredImage(
   layout: string,

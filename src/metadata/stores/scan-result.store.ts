@@ -38,6 +38,12 @@ export interface AffectedImageRow {
 
 const batchSize = 500;
 
+/**
+ * Keeps the scans of images some repository still stores. A scan outlives its manifest, so that an
+ * image pushed again needs no new scan, but deleted images must not count or be matched again.
+ */
+const stored = 'EXISTS (SELECT 1 FROM manifests m WHERE m.digest = s.digest)';
+
 type SqlParameter = string | number;
 
 interface ScanRow {
@@ -83,8 +89,8 @@ export class ScanResultStore {
   }
 
   /**
-   * Returns the findings JSON of an image's last scan, or undefined when it has none, from the
-   * read-only connection, so that a check on the pull path never waits behind queued writes.
+   * Returns the findings JSON of an image's last scan, or undefined when it has none. It reads the
+   * read-only connection, which takes no place in the write queue, so a check on the pull path skips it.
    */
   findingsOf(digest: string): string | undefined {
     return this.db.selectFirst<{ findings: string }>(
@@ -133,7 +139,9 @@ export class ScanResultStore {
   inventoried(after: string, limit: number): string[] {
     return this.db
       .scan<{ digest: string }>(
-        'SELECT digest FROM image_scans WHERE inventory IS NOT NULL AND digest > ? ORDER BY digest LIMIT ?',
+        `SELECT digest FROM image_scans s
+          WHERE inventory IS NOT NULL AND digest > ? AND ${stored}
+          ORDER BY digest LIMIT ?`,
         after,
         limit,
       )
@@ -142,7 +150,7 @@ export class ScanResultStore {
 
   /**
    * Lists image manifests (those whose config is an image configuration) that have no scan, in row
-   * order after the row id `after`, with a repository that holds each.
+   * order after the row id `after`, with a repository that contains each.
    */
   unscanned(after: number, limit: number): { id: number; repository: string; digest: string }[] {
     return this.db.scan<{ id: number; repository: string; digest: string }>(
@@ -160,7 +168,7 @@ export class ScanResultStore {
 
   /**
    * Lists the images whose findings name `advisory` (an id or an alias such as a CVE), with each
-   * repository that holds the image and its tags there.
+   * repository that contains the image and its tags there.
    */
   affectedImages(advisory: string, limit: number): AffectedImageRow[] {
     const rows = this.db.scan<{ repository: string; digest: string; tags: string | null }>(
@@ -188,7 +196,8 @@ export class ScanResultStore {
   totals(severities: readonly string[]): { images: number; findings: Record<string, number> } {
     const sums = severities.map((_, index) => `COALESCE(SUM(json_extract(summary, ?)), 0) AS s${index}`);
     const [row] = this.db.scan<Record<string, number>>(
-      `SELECT COUNT(*) AS images${sums.map((sum) => `, ${sum}`).join('')} FROM image_scans WHERE status = 'done'`,
+      `SELECT COUNT(*) AS images${sums.map((sum) => `, ${sum}`).join('')}
+         FROM image_scans s WHERE status = 'done' AND ${stored}`,
       ...severities.map((severity) => `$.${severity}`),
     );
 
