@@ -193,6 +193,9 @@ describe('vulnerability scanning', () => {
 
     await mkdir(join(app, 'app'), { recursive: true });
     await writeFile(join(app, 'app', 'package-lock.json'), lockfile);
+    // Incompressible bytes that tar sorts before the lockfile, so that the scan must read several
+    // MiB of the layer stream intact to reach it.
+    await writeFile(join(app, 'app', 'assets.bin'), randomBytes(6 * 1024 * 1024));
 
     const debianLayer = await tarDirectory(root);
     const appLayer = await tarDirectory(app);
