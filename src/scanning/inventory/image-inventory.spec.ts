@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import {
 } from '../../../test/support/layers.js';
 import { ImageFileSystem, takeInventory } from './image-inventory.js';
 import type { FileCollector, FoundPackage, ImageInventory, ImagePackage } from './inventory.js';
+import { languageCollectors } from './language-collectors.js';
 import { readLayerFile } from './read-bounded.js';
 import { osCollectors } from './os-collectors.js';
 import { parseDpkgStatus } from './package-databases.js';
@@ -50,6 +51,41 @@ function statusOf(...packages: [name: string, version: string][]): string {
         `Package: ${name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: ${version}\n`,
     )
     .join('\n');
+}
+
+/** A dpkg package of this machine that installed Python core metadata, with its file list. */
+interface PythonDebianPackage {
+  /** The file list's name in `/var/lib/dpkg/info`, such as `python3-yaml.list`. */
+  listName: string;
+  listText: string;
+  /** Path of the metadata file, such as `/usr/lib/python3/dist-packages/PyYAML-6.0.dist-info/METADATA`. */
+  metadataPath: string;
+  metadataText: string;
+}
+
+/**
+ * Finds a python3 package of this machine whose file list names a `*.dist-info/METADATA` or
+ * `*.egg-info/PKG-INFO` file that exists, such as python3-yaml's. Returns undefined when none is
+ * installed.
+ */
+function findPythonDebianPackage(): PythonDebianPackage | undefined {
+  const infoDirectory = '/var/lib/dpkg/info';
+  const metadataPattern =
+    /^\/usr\/lib\/python3\/dist-packages\/[^/]+\.(?:dist-info\/METADATA|egg-info\/PKG-INFO)$/;
+  const listNames = readdirSync(infoDirectory)
+    .filter((name) => name.startsWith('python3-') && name.endsWith('.list'))
+    .sort();
+
+  for (const listName of listNames) {
+    const listText = readFileSync(join(infoDirectory, listName), 'utf8');
+    const metadataPath = listText.split('\n').find((line) => metadataPattern.test(line) && existsSync(line));
+
+    if (metadataPath !== undefined) {
+      return { listName, listText, metadataPath, metadataText: readFileSync(metadataPath, 'utf8') };
+    }
+  }
+
+  return undefined;
 }
 
 function names(inventory: ImageInventory): string[] {
@@ -329,6 +365,125 @@ describe('takeInventory', () => {
           reason: 'the package-list collector failed on /app/broken.json: the list is not JSON',
         },
       ]);
+    });
+  });
+
+  describe('language packages that an OS package installed', () => {
+    const pythonPackage = findPythonDebianPackage();
+    const collectors = [...osCollectors(), ...languageCollectors()];
+    const pipMetadata = 'Metadata-Version: 2.1\nName: wharf-probe\nVersion: 1.0.0\n';
+
+    function pypiNames(inventory: ImageInventory): string[] {
+      return inventory.packages.filter((entry) => entry.type === 'pypi').map((entry) => entry.name);
+    }
+
+    function pypiNameOf(metadataText: string): string {
+      return /^Name: *(.+)$/m.exec(metadataText)?.[1].trim() ?? '';
+    }
+
+    /** Returns the files of a Debian layer with the python3 package's file list and metadata, and a pip-installed dist-info. */
+    function debianPythonTree(found: PythonDebianPackage): Tree {
+      return {
+        ...debianTree,
+        [`var/lib/dpkg/info/${found.listName}`]: found.listText,
+        [found.metadataPath.slice(1)]: found.metadataText,
+        'usr/local/lib/python3.11/dist-packages/wharf_probe-1.0.0.dist-info/METADATA': pipMetadata,
+      };
+    }
+
+    it('finds a python3 package on this machine', () => {
+      assert.ok(
+        pythonPackage,
+        'no python3-* package with a dist-info or egg-info is installed; install python3-yaml',
+      );
+    });
+
+    it('leaves out metadata that dpkg installed', { skip: pythonPackage === undefined }, async () => {
+      const found = pythonPackage as PythonDebianPackage;
+      const debianName = found.listName.replace(/(?::[^:]+)?\.list$/, '');
+      const inventory = await inventoryOf([await layerOf(debianPythonTree(found))], collectors);
+
+      assert.deepEqual(inventory.warnings, []);
+      assert.deepEqual(pypiNames(inventory), ['wharf-probe']);
+      assert.equal(inventory.osOwnedLanguagePackages, 1);
+      assert.ok(
+        inventory.packages.some((entry) => entry.type === 'dpkg' && entry.name === debianName),
+        `${debianName} is listed as a dpkg package`,
+      );
+    });
+
+    it('keeps that metadata without the file list', { skip: pythonPackage === undefined }, async () => {
+      const found = pythonPackage as PythonDebianPackage;
+      const tree = debianPythonTree(found);
+
+      delete tree[`var/lib/dpkg/info/${found.listName}`];
+
+      const inventory = await inventoryOf([await layerOf(tree)], collectors);
+
+      assert.deepEqual(pypiNames(inventory), [pypiNameOf(found.metadataText), 'wharf-probe'].sort());
+      assert.equal(inventory.osOwnedLanguagePackages, undefined);
+    });
+
+    it('ignores a file list removed by a whiteout', { skip: pythonPackage === undefined }, async () => {
+      const found = pythonPackage as PythonDebianPackage;
+      const first = await layerOf(debianPythonTree(found));
+      const second = await layerOf({ [`var/lib/dpkg/info/.wh.${found.listName}`]: '' });
+      const inventory = await inventoryOf([first, second], collectors);
+      const location = inventory.packages.find((entry) => entry.name === pypiNameOf(found.metadataText));
+
+      assert.deepEqual(pypiNames(inventory), [pypiNameOf(found.metadataText), 'wharf-probe'].sort());
+      assert.equal(location?.location, found.metadataPath);
+      assert.equal(inventory.osOwnedLanguagePackages, undefined);
+    });
+
+    it('matches owned paths through a link', async () => {
+      const metadataDirectory = 'usr/lib/python3/dist-packages/example-1.0.dist-info';
+      const layer = await layerOf({
+        ...debianTree,
+        lib: { symlink: 'usr/lib' },
+        'var/lib/dpkg/info/python3-example.list':
+          '/.\n/lib/python3/dist-packages/example-1.0.dist-info\n' +
+          '/lib/python3/dist-packages/example-1.0.dist-info/METADATA\n',
+        [`${metadataDirectory}/METADATA`]: 'Metadata-Version: 2.1\nName: example\nVersion: 1.0\n',
+        'usr/lib/python3/dist-packages/other-2.0.dist-info/METADATA':
+          'Metadata-Version: 2.1\nName: other\nVersion: 2.0\n',
+      });
+      const inventory = await inventoryOf([layer], collectors);
+
+      assert.deepEqual(pypiNames(inventory), ['other']);
+      assert.equal(inventory.osOwnedLanguagePackages, 1);
+    });
+
+    it('leaves out metadata that apk installed', async () => {
+      const sitePackages = 'usr/lib/python3.11/site-packages';
+      const installed = [
+        'C:Q1wN0bRZVh8Kps2XPHy4X9CKPCYPk=',
+        'P:py3-jinja2',
+        'V:3.1.4-r0',
+        'A:x86_64',
+        'o:py3-jinja2',
+        `F:${sitePackages}/Jinja2-3.1.4.dist-info`,
+        'R:METADATA',
+        'Z:Q1Mh7TxCdpDbxAzIVVn4jhrMb5Ejs=',
+        'R:RECORD',
+        `F:${sitePackages}/jinja2`,
+        'R:__init__.py',
+        '',
+      ].join('\n');
+      const layer = await layerOf({
+        'etc/os-release': 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.20.3\n',
+        'lib/apk/db/installed': installed,
+        [`${sitePackages}/Jinja2-3.1.4.dist-info/METADATA`]:
+          'Metadata-Version: 2.1\nName: Jinja2\nVersion: 3.1.4\n',
+        [`${sitePackages}/requests-2.32.3.dist-info/METADATA`]:
+          'Metadata-Version: 2.1\nName: requests\nVersion: 2.32.3\n',
+      });
+      const inventory = await inventoryOf([layer], collectors);
+
+      assert.deepEqual(inventory.warnings, []);
+      assert.deepEqual(names(inventory), ['py3-jinja2', 'requests']);
+      assert.equal(inventory.packages[0].ecosystem, 'Alpine:v3.20');
+      assert.equal(inventory.osOwnedLanguagePackages, 1);
     });
   });
 

@@ -39,7 +39,8 @@ const maxLinkHops = 40;
  * as a stream, and applies their whiteouts. Then lists what the collectors found in the files of the
  * final file system, with the OS from its os-release. Never throws for bad input: an unreadable or
  * truncated layer, a bad tar entry or a failing collector becomes a warning. A layer that breaks
- * part way keeps what was read from it before the break.
+ * part way keeps what was read from it before the break. Language packages whose metadata file an
+ * OS package installed are left out and counted in `osOwnedLanguagePackages`.
  */
 export async function takeInventory(
   layers: LayerSource[],
@@ -61,9 +62,9 @@ export async function takeInventory(
   }
 
   const os = readOperatingSystem(fileSystem, warnings);
-  const packages = listPackages(fileSystem, os, warnings);
+  const { packages, leftOut } = withoutOsOwned(listPackages(fileSystem, os, warnings), fileSystem);
 
-  return { os, packages, warnings };
+  return { os, packages, warnings, ...(leftOut === 0 ? {} : { osOwnedLanguagePackages: leftOut }) };
 }
 
 /** The part of one path that the file system keeps: findings, a link target or a small text, never file bytes. */
@@ -134,6 +135,24 @@ export class ImageFileSystem implements LayerChanges {
         yield { path, layer: record.layer, findings: record.findings };
       }
     }
+  }
+
+  /**
+   * Returns the paths that the file lists of OS packages in the final file system name. A file
+   * list that a later layer removed or replaced no longer counts.
+   */
+  osOwnedPaths(): Set<string> {
+    const owned = new Set<string>();
+
+    for (const record of this.records.values()) {
+      if (record.kind === 'file' && record.findings?.ownedPaths !== undefined) {
+        for (const path of record.findings.ownedPaths) {
+          owned.add(path);
+        }
+      }
+    }
+
+    return owned;
   }
 
   /**
@@ -306,6 +325,57 @@ function listPackages(
   }
 
   return [...packages.values()].sort(comparePackages);
+}
+
+/**
+ * Leaves out the language packages whose metadata file an OS package installed, as its file list
+ * shows. Distributions backport fixes to such packages without changing the upstream version in
+ * the metadata, so advisories matched on that version would be false. The advisories of the OS
+ * package, filed under its source package, apply instead. Both paths are
+ * resolved through the image's symbolic links before they are compared, so `/lib/...` in a file
+ * list matches `/usr/lib/...` of an image whose `/lib` links to `usr/lib`.
+ */
+function withoutOsOwned(
+  packages: ImagePackage[],
+  fileSystem: ImageFileSystem,
+): { packages: ImagePackage[]; leftOut: number } {
+  const owned = fileSystem.osOwnedPaths();
+
+  if (owned.size === 0) {
+    return { packages, leftOut: 0 };
+  }
+
+  const locations = new Map<string, string>();
+
+  for (const { type, location } of packages) {
+    if (!isOsPackageType(type) && !locations.has(location)) {
+      locations.set(location, canonicalPath(fileSystem, location));
+    }
+  }
+
+  // File lists often name tens of thousands of paths, so only those with the file name of a
+  // language package's metadata file are resolved.
+  const fileNames = new Set([...locations.values()].map((path) => posix.basename(path)));
+  const ownedLocations = new Set<string>();
+
+  for (const path of owned) {
+    if (fileNames.has(posix.basename(path))) {
+      ownedLocations.add(canonicalPath(fileSystem, path));
+    }
+  }
+
+  const kept = packages.filter(
+    ({ type, location }) => isOsPackageType(type) || !ownedLocations.has(locations.get(location) ?? location),
+  );
+
+  return { packages: kept, leftOut: packages.length - kept.length };
+}
+
+/** Returns `path` with its symbolic links resolved, or `path` itself when it cannot be resolved. */
+function canonicalPath(fileSystem: ImageFileSystem, path: string): string {
+  const resolved = fileSystem.resolve(path);
+
+  return 'problem' in resolved ? path : resolved.path;
 }
 
 function imagePackageOf(

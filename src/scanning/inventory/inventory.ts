@@ -21,6 +21,12 @@ export interface FoundPackage {
 export interface FileFindings {
   packages: FoundPackage[];
   warnings: string[];
+  /**
+   * Absolute paths that an OS package manager installed, from an OS package's file list (dpkg's
+   * `info/*.list`, apk's installed database). A language package whose metadata file has one of
+   * these paths is left out of the inventory, because the OS package's advisories cover it.
+   */
+  ownedPaths?: string[];
 }
 
 /** A regular file of a layer, handed to the collector that asked for it. */
@@ -93,6 +99,11 @@ export interface ImageInventory {
   os: OperatingSystem | null;
   packages: ImagePackage[];
   warnings: InventoryWarning[];
+  /**
+   * Number of language packages left out because an OS package installed their metadata file;
+   * absent when none was. Advisories of the OS package's source package apply to them instead.
+   */
+  osOwnedLanguagePackages?: number;
 }
 
 /** A layer to read: its digest, media type and a way to open its (possibly compressed) bytes. */

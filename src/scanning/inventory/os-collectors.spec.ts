@@ -98,6 +98,10 @@ describe('OS package collectors', () => {
       ['/var/lib/dpkg/status.d/libc6.md5sums', 100, []],
       ['/var/lib/dpkg/status.d/nested/libc6', 100, []],
       ['/var/lib/dpkg/status-old', 100, []],
+      ['/var/lib/dpkg/info/dpkg.list', 100, ['dpkg']],
+      ['/var/lib/dpkg/info/libc6:amd64.list', 100, ['dpkg']],
+      ['/var/lib/dpkg/info/libc6:amd64.md5sums', 100, []],
+      ['/var/lib/dpkg/info/nested/libc6.list', 100, []],
       ['/lib/apk/db/installed', 100, ['apk']],
       ['/var/lib/rpm/rpmdb.sqlite', 100, ['rpm']],
       ['/usr/lib/sysimage/rpm/rpmdb.sqlite', 100, ['rpm']],
@@ -144,9 +148,37 @@ describe('OS package collectors', () => {
     });
   });
 
+  it('read a dpkg file list as owned paths', async () => {
+    const path = '/var/lib/dpkg/info/dpkg.list';
+    const text = readFileSync(path, 'utf8');
+    const findings = await dpkgCollector.collect(layerFile(path, text), 1 << 20);
+
+    assert.deepEqual(findings.packages, []);
+    assert.deepEqual(findings.warnings, []);
+    assert.ok(findings.ownedPaths?.includes('/usr/bin/dpkg'), 'dpkg owns /usr/bin/dpkg');
+    assert.equal(findings.ownedPaths?.includes('/.'), false);
+  });
+
+  it('report a file list over the limit', async () => {
+    const findings = await dpkgCollector.collect(
+      layerFile('/var/lib/dpkg/info/x.list', '/usr\n'.repeat(300)),
+      1000,
+    );
+
+    assert.deepEqual(findings, {
+      packages: [],
+      warnings: [
+        '/var/lib/dpkg/info/x.list: the file has 1500 bytes, more than the limit of 1000 bytes, and was not read',
+      ],
+    });
+  });
+
   it('read an apk database', async () => {
     const findings = await apkCollector.collect(
-      layerFile('/lib/apk/db/installed', 'P:busybox\nV:1.36.1-r15\nA:aarch64\no:busybox\n\n'),
+      layerFile(
+        '/lib/apk/db/installed',
+        'P:busybox\nV:1.36.1-r15\nA:aarch64\no:busybox\nF:bin\nR:busybox\n\n',
+      ),
       1024,
     );
 
@@ -154,6 +186,7 @@ describe('OS package collectors', () => {
       findings.packages.map((entry) => [entry.name, entry.version, entry.architecture]),
       [['busybox', '1.36.1-r15', 'aarch64']],
     );
+    assert.deepEqual(findings.ownedPaths, ['/bin/busybox']);
   });
 
   it('report a database over the limit', async () => {

@@ -1,17 +1,28 @@
 import type { FileCollector, FileFindings, FoundPackage, LayerFile, OperatingSystem } from './inventory.js';
-import { type InstalledPackage, parseApkInstalled, parseDpkgStatus } from './package-databases.js';
+import {
+  type DatabaseContents,
+  type InstalledPackage,
+  parseApkInstalled,
+  parseDpkgFileList,
+  parseDpkgStatus,
+} from './package-databases.js';
 import { readLayerFile } from './read-bounded.js';
 import { readRpmDatabase } from './rpm-database.js';
 
+/** dpkg's file list of one package: `/var/lib/dpkg/info/<package>.list` or `<package>:<arch>.list`. */
+const dpkgFileListPattern = /^\/var\/lib\/dpkg\/info\/[^/]+\.list$/;
+
 /**
  * Reads Debian and Ubuntu packages from `/var/lib/dpkg/status`, and from the one-file-per-package
- * `/var/lib/dpkg/status.d/` of distroless images, whose `*.md5sums` files list checksums only.
+ * `/var/lib/dpkg/status.d/` of distroless images, whose `*.md5sums` files list checksums only. Also
+ * reads the file list of each package in `/var/lib/dpkg/info/`, which yields owned paths and no
+ * packages.
  */
 export const dpkgCollector: FileCollector = {
   name: 'dpkg',
 
   wants(path) {
-    if (path === '/var/lib/dpkg/status') {
+    if (path === '/var/lib/dpkg/status' || dpkgFileListPattern.test(path)) {
       return true;
     }
 
@@ -19,11 +30,15 @@ export const dpkgCollector: FileCollector = {
   },
 
   async collect(file, maxBytes) {
+    if (dpkgFileListPattern.test(file.path)) {
+      return readFileList(file, maxBytes);
+    }
+
     return readTextDatabase(file, maxBytes, parseDpkgStatus);
   },
 };
 
-/** Reads Alpine packages from apk's installed database, `/lib/apk/db/installed`. */
+/** Reads Alpine packages, and the paths of their files, from apk's installed database, `/lib/apk/db/installed`. */
 export const apkCollector: FileCollector = {
   name: 'apk',
 
@@ -103,7 +118,7 @@ export function osCollectors(): FileCollector[] {
 async function readTextDatabase(
   file: LayerFile,
   maxBytes: number,
-  parse: (text: string, where: string) => { packages: InstalledPackage[]; warnings: string[] },
+  parse: (text: string, where: string) => DatabaseContents,
 ): Promise<FileFindings> {
   const read = await readLayerFile(file, maxBytes);
 
@@ -111,9 +126,25 @@ async function readTextDatabase(
     return noPackages(read.warning);
   }
 
-  const { packages, warnings } = parse(read.data.toString('utf8'), file.path);
+  const { packages, warnings, ownedPaths = [] } = parse(read.data.toString('utf8'), file.path);
 
-  return { packages: packages.map(foundPackageOf), warnings };
+  return {
+    packages: packages.map(foundPackageOf),
+    warnings,
+    ...(ownedPaths.length === 0 ? {} : { ownedPaths }),
+  };
+}
+
+async function readFileList(file: LayerFile, maxBytes: number): Promise<FileFindings> {
+  const read = await readLayerFile(file, maxBytes);
+
+  if ('warning' in read) {
+    return noPackages(read.warning);
+  }
+
+  const { paths, warnings } = parseDpkgFileList(read.data.toString('utf8'), file.path);
+
+  return { packages: [], warnings, ...(paths.length === 0 ? {} : { ownedPaths: paths }) };
 }
 
 function noPackages(warning: string): FileFindings {

@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 
-import { maxDatabaseBytes, parseApkInstalled, parseDpkgStatus, purlOf } from './package-databases.js';
+import {
+  maxDatabaseBytes,
+  parseApkInstalled,
+  parseDpkgFileList,
+  parseDpkgStatus,
+  purlOf,
+} from './package-databases.js';
 
 const dpkgStatus = `Package: libc6
 Status: install ok installed
@@ -124,10 +131,76 @@ describe('apk installed databases', () => {
     assert.deepEqual(warnings, ['lib/apk/db/installed: entry 3 has no P: or V: line and was skipped']);
   });
 
+  it('lists the paths of installed files', () => {
+    const { ownedPaths } = parseApkInstalled(apkInstalled, 'installed');
+
+    assert.deepEqual(ownedPaths, ['/lib/ld-musl-x86_64.so.1', '/lib/libc.musl-x86_64.so.1']);
+  });
+
+  it('pairs each file with the directory before it', () => {
+    const text = [
+      'P:py3-six',
+      'V:1.16.0-r9',
+      'R:orphan.py',
+      'F:usr/lib/python3.12/site-packages',
+      'R:six.py',
+      'Z:Q1abc=',
+      'F:usr/lib/python3.12/site-packages/six-1.16.0.dist-info',
+      'M:0:0:755',
+      'R:METADATA',
+      'a:0:0:644',
+      'R:RECORD',
+    ].join('\n');
+    const { packages, warnings, ownedPaths } = parseApkInstalled(text, 'installed');
+
+    assert.deepEqual(
+      packages.map((entry) => entry.name),
+      ['py3-six'],
+    );
+    assert.deepEqual(ownedPaths, [
+      '/usr/lib/python3.12/site-packages/six.py',
+      '/usr/lib/python3.12/site-packages/six-1.16.0.dist-info/METADATA',
+      '/usr/lib/python3.12/site-packages/six-1.16.0.dist-info/RECORD',
+    ]);
+    assert.deepEqual(warnings, [
+      'installed: entry 1 has 1 R: line(s) before any F: line, which were skipped',
+    ]);
+  });
+
   it('reports a binary file instead of reading it', () => {
     assert.deepEqual(parseApkInstalled('P:a\u0000', 'installed').warnings, [
       'installed contains binary data and was not read',
     ]);
+  });
+});
+
+describe('dpkg file lists', () => {
+  it('reads the file list of dpkg on this machine', () => {
+    const { paths, warnings } = parseDpkgFileList(
+      readFileSync('/var/lib/dpkg/info/dpkg.list', 'utf8'),
+      '/var/lib/dpkg/info/dpkg.list',
+    );
+    const listed = execFileSync('dpkg-query', ['--listfiles', 'dpkg'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line !== '' && line !== '/.');
+
+    assert.deepEqual(warnings, []);
+    assert.ok(paths.includes('/usr/bin/dpkg'), 'dpkg installed /usr/bin/dpkg');
+    assert.deepEqual([...paths].sort(), [...listed].sort());
+  });
+
+  it('skips the root and relative lines', () => {
+    const { paths, warnings } = parseDpkgFileList('/.\n/usr\n\nusr/bin/x\n/usr/bin/a b\n', 'x.list');
+
+    assert.deepEqual(paths, ['/usr', '/usr/bin/a b']);
+    assert.deepEqual(warnings, ['x.list: 1 line(s) are not absolute paths and were skipped']);
+  });
+
+  it('reports a binary file instead of reading it', () => {
+    assert.deepEqual(parseDpkgFileList('/usr\u0000', 'x.list'), {
+      paths: [],
+      warnings: ['x.list contains binary data and was not read'],
+    });
   });
 });
 

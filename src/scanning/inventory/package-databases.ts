@@ -17,6 +17,14 @@ export const maxDatabaseBytes = 64 * 1024 * 1024;
 export interface DatabaseContents {
   packages: InstalledPackage[];
   warnings: string[];
+  /** Absolute paths of the files the packages installed, from databases that list them (apk). */
+  ownedPaths?: string[];
+}
+
+/** Paths read from one file list of an OS package, and what was skipped and why. */
+export interface FileListContents {
+  paths: string[];
+  warnings: string[];
 }
 
 /**
@@ -69,7 +77,10 @@ export function parseDpkgStatus(text: string, where: string): DatabaseContents {
 /**
  * Reads Alpine's installed database (`/lib/apk/db/installed`): stanzas of one-letter `K:value` lines
  * separated by blank lines, where `P` is the package, `V` its version, `A` its architecture and `o`
- * the origin (source) package that Alpine advisories name.
+ * the origin (source) package that Alpine advisories name. The file list of each package is a run of
+ * `F:` lines, each naming a directory relative to the root, followed by `R:` lines naming the files
+ * of that directory. apk-tools rejects an `R:` line with no `F:` line before it in its stanza, and so
+ * does this function, with a warning.
  */
 export function parseApkInstalled(text: string, where: string): DatabaseContents {
   const warnings: string[] = [];
@@ -79,19 +90,23 @@ export function parseApkInstalled(text: string, where: string): DatabaseContents
     return { packages: [], warnings: [problem] };
   }
 
+  const ownedPaths: string[] = [];
   const packages = text
     .split(/\n\s*\n/)
     .filter((block) => block.trim() !== '')
     .flatMap((block, index) => {
-      const fields = new Map<string, string>();
+      const { fields, paths, filesWithoutDirectory } = readApkStanza(block);
 
-      for (const line of block.split('\n')) {
-        const match = /^([A-Za-z]):(.*)$/.exec(line);
+      // A loop, because spreading a package's whole file list into push() can exceed the call stack.
+      for (const path of paths) {
+        ownedPaths.push(path);
+      }
 
-        // Several letters repeat per file of the package (R, Z, a, M); the first value of each counts.
-        if (match !== null && !fields.has(match[1])) {
-          fields.set(match[1], match[2].trim());
-        }
+      if (filesWithoutDirectory > 0) {
+        warnings.push(
+          `${where}: entry ${index + 1} has ${filesWithoutDirectory} R: line(s) before any F: line, ` +
+            'which were skipped',
+        );
       }
 
       const name = fields.get('P');
@@ -115,7 +130,79 @@ export function parseApkInstalled(text: string, where: string): DatabaseContents
       ];
     });
 
-  return { packages, warnings };
+  return { packages, warnings, ownedPaths };
+}
+
+/** Reads one stanza of apk's installed database: its fields, and the absolute paths of its files. */
+function readApkStanza(block: string): {
+  fields: Map<string, string>;
+  paths: string[];
+  filesWithoutDirectory: number;
+} {
+  const fields = new Map<string, string>();
+  const paths: string[] = [];
+  let directory: string | undefined;
+  let filesWithoutDirectory = 0;
+
+  for (const line of block.split('\n')) {
+    const match = /^([A-Za-z]):(.*)$/.exec(line);
+
+    if (match === null) {
+      continue;
+    }
+
+    const [, key, value] = match;
+
+    // File names may contain spaces at either end, so F: and R: values are kept as written.
+    if (key === 'F') {
+      directory = value.replace(/^\/+|\/+$/g, '');
+    } else if (key === 'R' && directory === undefined) {
+      filesWithoutDirectory++;
+    } else if (key === 'R' && directory !== undefined) {
+      paths.push(directory === '' ? `/${value}` : `/${directory}/${value}`);
+    }
+
+    // Several letters repeat per file of the package (R, Z, a, M); the first value of each counts.
+    if (!fields.has(key)) {
+      fields.set(key, value.trim());
+    }
+  }
+
+  return { fields, paths, filesWithoutDirectory };
+}
+
+/**
+ * Reads a dpkg file list, `/var/lib/dpkg/info/<package>.list` (or `<package>:<arch>.list` for a
+ * package marked `Multi-Arch: same`, such as `libc6:amd64.list`): the absolute path of each file and
+ * directory that the package installed, one a line. The `/.` line that dpkg writes for the root
+ * directory is left out, and so are lines that are not absolute paths, with one warning.
+ */
+export function parseDpkgFileList(text: string, where: string): FileListContents {
+  const problem = checkText(text, where);
+
+  if (problem !== undefined) {
+    return { paths: [], warnings: [problem] };
+  }
+
+  const paths: string[] = [];
+  let relative = 0;
+
+  for (const line of text.split('\n')) {
+    if (line === '' || line === '/.') {
+      continue;
+    }
+
+    if (line.startsWith('/')) {
+      paths.push(line);
+    } else {
+      relative++;
+    }
+  }
+
+  const warnings =
+    relative === 0 ? [] : [`${where}: ${relative} line(s) are not absolute paths and were skipped`];
+
+  return { paths, warnings };
 }
 
 /** Returns why a database file cannot be read as text, or undefined when it can. */
