@@ -1,4 +1,5 @@
 import {
+  BadRequestException,
   ConflictException,
   Controller,
   Get,
@@ -13,6 +14,7 @@ import {
 } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
+  ApiBadRequestResponse,
   ApiBody,
   ApiConflictResponse,
   ApiConsumes,
@@ -90,11 +92,12 @@ export class VulnDbController {
   @ApiOperation({
     summary: 'Import OSV records, one JSON record per line',
     description:
-      'The body is streamed and stored in batches. A malformed line or record is a warning in the report, not a failure.',
+      'The body is streamed and stored in batches. A malformed line or record is a warning in the report, not a failure, but a body without any line is rejected.',
   })
   @ApiConsumes(ndjsonType)
   @ApiBody({ schema: { type: 'string', example: '{"id":"GHSA-...","modified":"...","affected":[...]}\n' } })
   @ApiOkResponse({ type: VulnDbImportReportView })
+  @ApiBadRequestResponse({ type: ErrorBody, description: 'The body contains only blank lines, or nothing.' })
   @ApiConflictResponse({ type: ErrorBody, description: 'Another import is running.' })
   @ApiPayloadTooLargeResponse({ type: ErrorBody, description: 'A line is longer than 8 MiB.' })
   @ApiUnsupportedMediaTypeResponse({ type: ErrorBody, description: 'The body is not application/x-ndjson.' })
@@ -165,7 +168,8 @@ export class VulnDbController {
 
 /**
  * Splits an NDJSON body into records named `line N`, skipping blank lines. Throws a 413 as soon as a
- * line grows past `maxLineBytes`, so no line is held in memory beyond that.
+ * line grows past `maxLineBytes`, so no line is held in memory beyond that, and a 400 at the end of a
+ * body without any line that is not blank.
  */
 export async function* ndjsonRecords(
   body: AsyncIterable<Buffer | string>,
@@ -174,6 +178,7 @@ export async function* ndjsonRecords(
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let lineNumber = 0;
+  let records = 0;
 
   const lineOf = (last: Buffer): OsvSourceItem | undefined => {
     lineNumber++;
@@ -202,6 +207,7 @@ export async function* ndjsonRecords(
       start = end + 1;
 
       if (item !== undefined) {
+        records++;
         yield item;
       }
     }
@@ -222,7 +228,12 @@ export async function* ndjsonRecords(
   const last = lineOf(Buffer.alloc(0));
 
   if (last !== undefined) {
+    records++;
     yield last;
+  }
+
+  if (records === 0) {
+    throw new BadRequestException('the body contains no OSV records; send one JSON record per line');
   }
 }
 

@@ -291,10 +291,29 @@ export async function rejection(
   what: string,
   authorization: string | undefined,
 ): Promise<CliError> {
-  const body = (await response.json().catch(() => undefined)) as
-    { errors?: { message?: string }[] } | undefined;
-  const message = body?.errors?.[0]?.message ?? `HTTP ${response.status}`;
-  const hint = response.status === 401 && authorization === undefined ? '; sign in with --user' : '';
+  const body: unknown = await response.json().catch(() => undefined);
 
-  return new CliError(`Wharf rejected ${what}: ${message}${hint}`);
+  return rejectionOf(what, response.status, body, authorization);
+}
+
+/**
+ * Builds the CliError for an admin API response with status `status` and the parsed JSON `body`, or
+ * undefined for a body that is not JSON. For a 401 to a request sent without credentials, the error
+ * tells how to sign in, in place of the server's message.
+ */
+export function rejectionOf(
+  what: string,
+  status: number,
+  body: unknown,
+  authorization: string | undefined,
+): CliError {
+  if (status === 401 && authorization === undefined) {
+    return new CliError(
+      `Wharf rejected ${what}: sign in with --user, and give the password in WHARF_PASSWORD or with --password-stdin`,
+    );
+  }
+
+  const message = (body as { errors?: { message?: string }[] } | undefined)?.errors?.[0]?.message;
+
+  return new CliError(`Wharf rejected ${what}: ${message ?? `HTTP ${status}`}`);
 }

@@ -53,11 +53,61 @@ describe('vulndb import summary', () => {
     assert.equal(
       summary,
       [
-        'imported 3 records from records/: 1 added, 1 updated, 0 unchanged, 2 skipped; database generation 4',
+        'imported 4 records from records/: 1 added, 1 updated, 0 unchanged, 2 skipped; database generation 4',
         'warning: d.json: not valid JSON (Unexpected end of JSON input)',
         'warning: b.json: the record has no "id"',
         '',
       ].join('\n'),
+    );
+  });
+
+  it('counts add up to the records', () => {
+    const summary = importSummary('my/osvbad', report({ records: 20, added: 1, unchanged: 18, updated: 0 }), {
+      names: [''],
+      warnings: ['bad1.json: not valid JSON (x)', 'bad2.json: not valid JSON (y)', 'bad3.json was skipped'],
+    });
+    const match =
+      /^imported (\d+) records from my\/osvbad: (\d+) added, (\d+) updated, (\d+) unchanged, (\d+) skipped;/.exec(
+        summary,
+      );
+
+    assert.ok(match !== null, summary);
+
+    const [records, added, updated, unchanged, skipped] = match.slice(1).map(Number);
+
+    assert.equal(records, 23);
+    assert.equal(skipped, 4);
+    assert.equal(added + updated + unchanged + skipped, records);
+  });
+
+  it('uses singular forms for one', () => {
+    const summary = importSummary(
+      'one.json',
+      report({ records: 1, added: 1, updated: 0, skipped: 0, warnings: [], moreWarnings: 1 }),
+      { names: ['', 'one.json'], warnings: [] },
+    );
+
+    assert.equal(
+      summary,
+      [
+        'imported 1 record from one.json: 1 added, 0 updated, 0 unchanged, 0 skipped; database generation 4',
+        'and 1 more warning',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('keeps each warning on one line', () => {
+    const summary = importSummary('my/fake.json', report({ warnings: [] }), {
+      names: [''],
+      warnings: ['fake.json: not valid JSON (Unexpected token \'#\', "# Wharf\n\nW"... is not valid JSON)'],
+    });
+    const lines = summary.trimEnd().split('\n');
+
+    assert.equal(lines.length, 2);
+    assert.equal(
+      lines[1],
+      'warning: fake.json: not valid JSON (Unexpected token \'#\', "# Wharf\\n\\nW"... is not valid JSON)',
     );
   });
 
@@ -76,6 +126,22 @@ describe('vulndb import summary', () => {
 });
 
 describe('vulndb status summary', () => {
+  it('uses singular forms for one', () => {
+    const summary = statusSummary({
+      records: 1,
+      withdrawn: 0,
+      ecosystems: [{ ecosystem: 'npm', records: 1 }],
+      generation: 1,
+      updatedAt: null,
+      lastImport: null,
+      importing: report({ records: 1 }),
+      mirror: null,
+    });
+
+    assert.match(summary, /^1 record \(0 withdrawn\), generation 1, last changed never$/m);
+    assert.match(summary, /^importing from upload by admin: 1 record read so far$/m);
+  });
+
   it('shows counts, the last import and the mirror', () => {
     const summary = statusSummary({
       records: 2,
@@ -205,10 +271,10 @@ describe('vulndb import command', () => {
     assert.equal(upload?.contentType, 'application/x-ndjson');
     assert.equal(upload?.authorization, `Basic ${Buffer.from('admin:secret-for-test').toString('base64')}`);
     assert.equal(upload?.body, '{"id":"A-1","affected":[]}\n{"id":"B-1"}\n{"id":"B-2"}\n');
-    assert.match(stderr.text(), /sent 3 records, 1 skipped\n$/);
+    assert.equal(stderr.text(), 'sent 3 records, 1 skipped\n');
     assert.match(
       stdout.text(),
-      /^imported 3 records from .*records: 3 added, 1 updated, 0 unchanged, 1 skipped/,
+      /^imported 4 records from .*records: 3 added, 1 updated, 0 unchanged, 1 skipped/,
     );
     assert.match(stdout.text(), /^warning: c\.json: not valid JSON/m);
   });
@@ -221,27 +287,81 @@ describe('vulndb import command', () => {
         { url: baseUrl, passwordStdin: false, path: join(work, 'records') },
         { stdin: new PassThrough(), stdout: capture().stream, stderr: capture().stream },
       ),
-      /^CliError: Wharf rejected the status request: sign in first; sign in with --user$/,
+      /^CliError: Wharf rejected the status request: sign in with --user, and give the password in WHARF_PASSWORD or with --password-stdin$/,
     );
     assert.equal(received.length, before + 1);
     assert.equal(received.at(-1)?.method, 'GET');
   });
 
-  it('names a missing path', async () => {
+  /** Runs the import of `path` signed in, expecting a CliError matching `message` and no upload. */
+  async function rejectsWithoutUpload(path: string, message: RegExp, stderr = capture()): Promise<void> {
+    const before = received.length;
+
     process.env.WHARF_PASSWORD = 'secret-for-test';
 
     try {
       await assert.rejects(
         vulndbImportCommand(
-          { url: baseUrl, user: 'admin', passwordStdin: false, path: join(work, 'missing') },
-          { stdin: new PassThrough(), stdout: capture().stream, stderr: capture().stream },
+          { url: baseUrl, user: 'admin', passwordStdin: false, path },
+          { stdin: new PassThrough(), stdout: capture().stream, stderr: stderr.stream },
         ),
-        /^CliError: cannot read .*missing: ENOENT$/,
+        message,
       );
     } finally {
       delete process.env.WHARF_PASSWORD;
     }
 
-    assert.notEqual(received.at(-1)?.method, 'POST');
+    assert.deepEqual(
+      received.slice(before).map((request) => request.method),
+      ['GET'],
+    );
+  }
+
+  it('names a missing path', async () => {
+    await rejectsWithoutUpload(join(work, 'missing'), /^CliError: no such file or folder: .*missing$/);
+  });
+
+  it('rejects a .zip file that is not a zip', async () => {
+    const fake = join(work, 'fake.zip');
+
+    await writeFile(fake, '# Wharf\n\nA README, not an archive.\n');
+    await rejectsWithoutUpload(fake, /^CliError: .*fake\.zip is not a zip archive: /);
+  });
+
+  it('rejects an empty folder', async () => {
+    const folder = join(work, 'empty');
+
+    await mkdir(folder);
+    await rejectsWithoutUpload(folder, /^CliError: no OSV records \(\*\.json files\) found in .*empty$/);
+  });
+
+  it('rejects one record that is not JSON', async () => {
+    const file = join(work, 'fake.json');
+
+    await writeFile(file, '# Wharf\n\nA README.\n');
+    await rejectsWithoutUpload(
+      file,
+      /^CliError: no OSV record could be read from .*fake\.json: fake\.json: not valid JSON \([^\n]*\)$/,
+    );
+  });
+
+  it('rejects a folder of broken records', async () => {
+    const folder = join(work, 'broken');
+    const stderr = capture();
+
+    await mkdir(folder);
+    await writeFile(join(folder, 'a.json'), '{"id": ');
+    await writeFile(join(folder, 'b.json'), '[{"id": "B-1"},');
+    await rejectsWithoutUpload(
+      folder,
+      /^CliError: no OSV record could be read from .*broken: all 2 were skipped \(see the warnings above\)$/,
+      stderr,
+    );
+
+    const lines = stderr.text().trimEnd().split('\n');
+
+    assert.equal(lines.length, 2);
+    assert.match(lines[0], /^warning: a\.json: not valid JSON/);
+    assert.match(lines[1], /^warning: b\.json was skipped: it is not valid JSON/);
   });
 });

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { request } from 'undici';
 
 import { OsvSourceError, readOsvSource } from '../scanning/osv/osv-source.js';
-import { type AdminConnectionOptions, authorizationOf } from './admin-job.js';
+import { type AdminConnectionOptions, authorizationOf, rejectionOf } from './admin-job.js';
 import { CliError, exitCodes } from './cli-error.js';
 import type { Terminal } from './user-commands.js';
 
@@ -66,6 +66,7 @@ export interface StatusBody {
 interface LocalImport {
   /** File or entry names by line number, from 1, to name the lines the server's warnings mention. */
   names: string[];
+  /** One warning for each record or file skipped here, so their number is the number skipped. */
   warnings: string[];
 }
 
@@ -73,6 +74,7 @@ interface LocalImport {
  * Reads OSV records from a folder, zip archive or JSON file on this machine and streams them as NDJSON
  * to a running Wharf, showing how many were sent on standard error and the import report on standard
  * output. Files that cannot be read and records that are not JSON are reported here and not sent.
+ * Throws a CliError, and sends nothing, when the source contains no record that can be sent.
  */
 export async function vulndbImportCommand(
   options: AdminConnectionOptions & { path: string },
@@ -89,6 +91,11 @@ export async function vulndbImportCommand(
   // Reading the first record before the upload starts reports a missing path or a damaged archive as
   // itself, not as a failed request.
   const first = await lines.next();
+
+  if (first.done === true) {
+    throw nothingToSend(options.path, local, terminal);
+  }
+
   const report = await api.import(Readable.from(resume(first, lines))).finally(() => progress.finish());
 
   terminal.stdout.write(importSummary(options.path, report, local));
@@ -149,11 +156,32 @@ async function* resume<T>(first: IteratorResult<T>, rest: AsyncGenerator<T>): As
   }
 }
 
-/** Lists the counts, then the first warnings, local ones first, with file names for the server's line numbers. */
+/**
+ * Builds the error for a source whose every item was skipped here. With more than one, their warnings
+ * are written to standard error first, because the error is printed as one line.
+ */
+function nothingToSend(path: string, local: LocalImport, terminal: Terminal): CliError {
+  if (local.warnings.length === 1) {
+    return new CliError(`no OSV record could be read from ${path}: ${oneLine(local.warnings[0])}`);
+  }
+
+  terminal.stderr.write(`${warningLines(local.warnings, 0).join('\n')}\n`);
+
+  return new CliError(
+    `no OSV record could be read from ${path}: all ${local.warnings.length} were skipped (see the warnings above)`,
+  );
+}
+
+/**
+ * Lists the counts, then the first warnings, local ones first, with file names for the server's line
+ * numbers. The records read here and skipped are counted in `records` too, so that `records` is the sum
+ * of added, updated, unchanged and skipped.
+ */
 export function importSummary(path: string, report: ImportReportBody, local: LocalImport): string {
+  const records = report.records + local.warnings.length;
   const skipped = report.skipped + local.warnings.length;
   const lines = [
-    `imported ${report.records} records from ${path}: ${report.added} added, ${report.updated} updated, ${report.unchanged} unchanged, ${skipped} skipped; database generation ${report.generation}`,
+    `imported ${counted(records, 'record')} from ${path}: ${report.added} added, ${report.updated} updated, ${report.unchanged} unchanged, ${skipped} skipped; database generation ${report.generation}`,
   ];
   const warnings = [
     ...local.warnings,
@@ -164,21 +192,39 @@ export function importSummary(path: string, report: ImportReportBody, local: Loc
       return match !== null && name !== undefined ? `${name}: ${match[2]}` : warning;
     }),
   ];
-  const unlisted = warnings.length - Math.min(warnings.length, listedWarnings) + report.moreWarnings;
 
-  lines.push(...warnings.slice(0, listedWarnings).map((warning) => `warning: ${warning}`));
-
-  if (unlisted > 0) {
-    lines.push(`and ${unlisted} more warnings`);
-  }
+  lines.push(...warningLines(warnings, report.moreWarnings));
 
   return `${lines.join('\n')}\n`;
+}
+
+/** Renders the first warnings one per line, and counts the rest with the `unlisted` ones the server counted. */
+function warningLines(warnings: string[], unlisted: number): string[] {
+  const lines = warnings.slice(0, listedWarnings).map((warning) => `warning: ${oneLine(warning)}`);
+  const more = warnings.length - Math.min(warnings.length, listedWarnings) + unlisted;
+
+  if (more > 0) {
+    lines.push(`and ${counted(more, 'more warning')}`);
+  }
+
+  return lines;
+}
+
+/** Writes line breaks and other control characters as JSON escapes, so that a warning stays on one line. */
+function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what this escapes
+  return text.replace(/[\u0000-\u001f\u007f]/g, (character) => JSON.stringify(character).slice(1, -1));
+}
+
+/** Writes `count` with `noun`, adding an `s` unless the count is 1. */
+function counted(count: number, noun: string): string {
+  return `${count} ${count === 1 ? noun : `${noun}s`}`;
 }
 
 /** Renders the counts per ecosystem, the last import and the mirror. */
 export function statusSummary(status: StatusBody): string {
   const lines = [
-    `${status.records} records (${status.withdrawn} withdrawn), generation ${status.generation}, last changed ${status.updatedAt ?? 'never'}`,
+    `${counted(status.records, 'record')} (${status.withdrawn} withdrawn), generation ${status.generation}, last changed ${status.updatedAt ?? 'never'}`,
   ];
 
   for (const { ecosystem, records } of status.ecosystems) {
@@ -186,7 +232,9 @@ export function statusSummary(status: StatusBody): string {
   }
 
   if (status.importing !== null) {
-    lines.push(`importing from ${status.importing.origin}: ${status.importing.records} records read so far`);
+    lines.push(
+      `importing from ${status.importing.origin}: ${counted(status.importing.records, 'record')} read so far`,
+    );
   }
 
   lines.push(
@@ -229,7 +277,7 @@ function refreshLine(report: RefreshReportBody): string {
     return `${report.state} at ${when}: not modified since the refresh before`;
   }
 
-  return `${report.state} at ${when}: ${report.bytes} bytes, ${report.import === null ? 'nothing imported' : importLine(report.import)}`;
+  return `${report.state} at ${when}: ${counted(report.bytes, 'byte')}, ${report.import === null ? 'nothing imported' : importLine(report.import)}`;
 }
 
 /** Counts records sent and skipped, and shows them on standard error. */
@@ -237,7 +285,8 @@ class Progress {
   sent = 0;
   skipped = 0;
   private readonly interactive: boolean;
-  private lastDrawn = 0;
+  /** Starts at the creation time, so that an import that ends early writes only the final line. */
+  private lastDrawn = Date.now();
 
   constructor(private readonly terminal: Terminal) {
     this.interactive = (terminal.stderr as { isTTY?: boolean }).isTTY === true;
@@ -260,7 +309,7 @@ class Progress {
   }
 
   private line(): string {
-    return `sent ${this.sent} records${this.skipped > 0 ? `, ${this.skipped} skipped` : ''}`;
+    return `sent ${counted(this.sent, 'record')}${this.skipped > 0 ? `, ${this.skipped} skipped` : ''}`;
   }
 }
 
@@ -337,10 +386,6 @@ class VulnDbClient {
       return body;
     }
 
-    const message = (body as { errors?: { message?: string }[] } | undefined)?.errors?.[0]?.message;
-    const hint =
-      response.statusCode === 401 && this.authorization === undefined ? '; sign in with --user' : '';
-
-    throw new CliError(`Wharf rejected ${requestName}: ${message ?? `HTTP ${response.statusCode}`}${hint}`);
+    throw rejectionOf(requestName, response.statusCode, body, this.authorization);
   }
 }

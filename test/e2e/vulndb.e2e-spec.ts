@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -181,7 +181,7 @@ describe('vulnerability database', () => {
         result.stdout,
         /^warning: debian-tracker\/debian_security_tracker_mock\.json: the record has no "id"$/m,
       );
-      assert.match(result.stderr, new RegExp(`sent ${fixtureRecords + 1} records\\n$`));
+      assert.equal(result.stderr, `sent ${fixtureRecords + 1} records\n`);
     });
 
     it('finds nothing new in a second import', async () => {
@@ -382,6 +382,78 @@ describe('vulnerability database', () => {
 
       assert.equal(result.code, 1);
       assert.match(result.stderr, /^wharf: cannot read .*truncated\.zip as a zip archive: /m);
+    });
+
+    it('rejects sources without records', async () => {
+      const readme = join(work, 'readme.zip');
+      const tail = join(work, 'tail.zip');
+      const empty = join(work, 'empty');
+      const archive = await readFile(fixturesZip);
+
+      await writeFile(readme, await readFile(join(fixtures, 'README.md')));
+      await writeFile(tail, archive.subarray(Math.floor(archive.length / 2)));
+      await mkdir(empty);
+
+      const before = await json<Status>(await api(wharf, '/api/v1/vulndb', 'admin'));
+      const cases: [path: string, message: RegExp][] = [
+        [readme, /^wharf: .*readme\.zip is not a zip archive: [^\n]*\n$/],
+        [tail, /^wharf: .*tail\.zip is not a zip archive: [^\n]*\n$/],
+        [empty, /^wharf: no OSV records \(\*\.json files\) found in .*empty\n$/],
+        [join(work, 'nope/'), /^wharf: no such file or folder: .*nope\/\n$/],
+      ];
+
+      for (const [path, message] of cases) {
+        const result = await vulndbCli(wharf, ['import', path]);
+
+        assert.equal(result.code, 1, path);
+        assert.match(result.stderr, message);
+        assert.equal(result.stdout, '');
+      }
+
+      const after = await json<Status>(await api(wharf, '/api/v1/vulndb', 'admin'));
+
+      assert.deepEqual(after.lastImport, before.lastImport);
+    });
+
+    it('counts files skipped locally once', async () => {
+      const folder = join(work, 'osvbad');
+
+      await cp(fixtures, folder, { recursive: true });
+      await writeFile(join(folder, 'bad1.json'), '{"id": \n');
+      await writeFile(join(folder, 'bad2.json'), '{');
+      await writeFile(join(folder, 'bad3.json'), '[1,');
+
+      const result = await vulndbCli(wharf, ['import', folder]);
+      const match =
+        /^imported (\d+) records from .*osvbad: (\d+) added, (\d+) updated, (\d+) unchanged, (\d+) skipped;/m.exec(
+          result.stdout,
+        );
+
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(match !== null, result.stdout);
+
+      const [records, added, updated, unchanged, skipped] = match.slice(1).map(Number);
+
+      assert.equal(records, fixtureRecords + 4);
+      assert.equal(skipped, 4);
+      assert.equal(added + updated + unchanged + skipped, records);
+      assert.equal(result.stderr, `sent ${fixtureRecords + 1} records, 3 skipped\n`);
+    });
+
+    it('rejects an upload without records', async () => {
+      const response = await postNdjson(wharf, '\n\n', 'admin');
+
+      assert.match(await errorMessage(response, 400), /^the body contains no OSV records; /);
+    });
+
+    it('tells anonymous callers how to sign in', async () => {
+      const result = await runWharfCli(['vulndb', 'status', '--url', wharf.baseUrl]);
+
+      assert.equal(result.code, 1);
+      assert.equal(
+        result.stderr,
+        'wharf: Wharf rejected the status request: sign in with --user, and give the password in WHARF_PASSWORD or with --password-stdin\n',
+      );
     });
   });
 

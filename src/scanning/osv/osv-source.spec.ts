@@ -205,7 +205,89 @@ describe('readOsvSource', () => {
   });
 
   it('rejects a path that does not exist', async () => {
-    await assert.rejects(collect(readOsvSource(join(work, 'missing'))), /cannot read .*missing: ENOENT/);
+    await assert.rejects(collect(readOsvSource(join(work, 'missing'))), (error: unknown) => {
+      assert.ok(error instanceof OsvSourceError);
+      assert.equal(error.message, `no such file or folder: ${join(work, 'missing')}`);
+
+      return true;
+    });
+  });
+
+  it('rejects a .zip file that is not a zip', async () => {
+    const text = join(work, 'text.zip');
+    const tail = join(work, 'tail.zip');
+    const whole = join(work, 'whole.zip');
+
+    await writeFile(text, '# Wharf\n\nNot an archive.\n');
+    zipFixtures(whole);
+
+    const bytes = await readFile(whole);
+
+    // The second half of an archive, as a download that lost its start would leave it.
+    await writeFile(tail, bytes.subarray(Math.floor(bytes.length / 2)));
+
+    for (const path of [text, tail]) {
+      await assert.rejects(collect(readOsvSource(path)), (error: unknown) => {
+        assert.ok(error instanceof OsvSourceError);
+        assert.equal(error.message.startsWith(`${path} is not a zip archive: `), true, error.message);
+
+        return true;
+      });
+    }
+  });
+
+  it('rejects a folder without JSON files', async () => {
+    const empty = join(work, 'empty');
+    const other = join(work, 'no-json');
+
+    await mkdir(empty);
+    await mkdir(join(other, 'nested'), { recursive: true });
+    await writeFile(join(other, 'nested', 'notes.txt'), 'not a record');
+
+    for (const path of [empty, other]) {
+      await assert.rejects(collect(readOsvSource(path)), (error: unknown) => {
+        assert.ok(error instanceof OsvSourceError);
+        assert.equal(error.message, `no OSV records (*.json files) found in ${path}`);
+
+        return true;
+      });
+    }
+  });
+
+  it('rejects a zip without JSON entries', async () => {
+    const archive = join(work, 'no-json.zip');
+
+    execFileSync('zip', ['-q', archive, 'README.md'], { cwd: fixtures });
+
+    await assert.rejects(collect(readOsvSource(archive)), (error: unknown) => {
+      assert.ok(error instanceof OsvSourceError);
+      assert.equal(error.message, `no OSV records (*.json entries) found in the zip archive ${archive}`);
+
+      return true;
+    });
+  });
+
+  it('rejects an empty JSON array', async () => {
+    const file = join(work, 'empty.json');
+
+    await writeFile(file, '[]');
+
+    await assert.rejects(
+      collect(readOsvSource(file)),
+      /^OsvSourceError: no OSV records found in .*empty\.json: /,
+    );
+  });
+
+  it('yields warnings from a source without records', async () => {
+    const folder = join(work, 'only-broken');
+
+    await mkdir(folder);
+    await writeFile(join(folder, 'broken-array.json'), '[{"id": "BROKEN-3"},');
+
+    const items = await collect(readOsvSource(folder));
+
+    assert.equal(items.length, 1);
+    assert.match(warnings(items)[0], /^broken-array\.json was skipped: /);
   });
 });
 

@@ -26,7 +26,10 @@ export interface OsvSourceLimits {
   maxFileBytes: number;
 }
 
-/** A source that cannot be read at all: a missing path, or a zip archive without a readable directory. */
+/**
+ * A source that cannot be read at all, or that contains no record. Examples are a missing path, a
+ * `.zip` path that is not a zip archive, a zip archive without a readable directory, and an empty folder.
+ */
 export class OsvSourceError extends Error {
   constructor(message: string) {
     super(message);
@@ -45,22 +48,48 @@ const zipSignatures = [Buffer.from('PK\u0003\u0004', 'latin1'), Buffer.from('PK\
  * read entry by entry from the file, and each entry's CRC-32 is checked, because yauzl 3 does not.
  * Files, entries and records over the limits, and entries that fail to decompress or to match their
  * CRC-32, are yielded as warnings and the rest is read. Throws OsvSourceError when the path is missing
- * or a zip archive cannot be opened, such as one cut short, whose directory is at its end.
+ * or a path ending in `.zip` does not start like a zip archive. It is also thrown when a zip archive
+ * cannot be opened, such as one cut short, whose directory is at its end. A source that yielded nothing,
+ * neither a record nor a warning, throws it at its end.
  */
 export async function* readOsvSource(
   path: string,
   limits: OsvSourceLimits = defaultLimits,
 ): AsyncGenerator<OsvSourceItem> {
   const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
-    throw new OsvSourceError(`cannot read ${path}: ${error.code ?? error.message}`);
+    throw new OsvSourceError(
+      error.code === 'ENOENT'
+        ? `no such file or folder: ${path}`
+        : `cannot read ${path}: ${error.code ?? error.message}`,
+    );
   });
+  let items: AsyncGenerator<OsvSourceItem>;
+  let emptyMessage: string;
 
   if (info.isDirectory()) {
-    yield* readFolder(path, path, limits);
+    items = readFolder(path, path, limits);
+    emptyMessage = `no OSV records (*.json files) found in ${path}`;
   } else if (await isZip(path)) {
-    yield* readZip(path, limits);
+    items = readZip(path, limits);
+    emptyMessage = `no OSV records (*.json entries) found in the zip archive ${path}`;
+  } else if (path.toLowerCase().endsWith('.zip')) {
+    throw new OsvSourceError(
+      `${path} is not a zip archive: it does not start with a zip header, so it is another kind of file or its start is missing`,
+    );
   } else {
-    yield* readJsonFile(path, basename(path), info.size, limits);
+    items = readJsonFile(path, basename(path), info.size, limits);
+    emptyMessage = `no OSV records found in ${path}: it contains an empty JSON array`;
+  }
+
+  let count = 0;
+
+  for await (const item of items) {
+    count++;
+    yield item;
+  }
+
+  if (count === 0) {
+    throw new OsvSourceError(emptyMessage);
   }
 }
 
