@@ -120,7 +120,7 @@ export class ManifestParams extends RepositoryParams {
 }
 
 /** Validates a repository name against the OCI name grammar, naming the rule it breaks. */
-function IsRepositoryName(): PropertyDecorator {
+export function IsRepositoryName(): PropertyDecorator {
   return ValidateBy({
     name: 'isRepositoryName',
     validator: {
@@ -148,7 +148,7 @@ function nameProblem(value: unknown): string | undefined {
   }
 }
 
-function digestProblem(value: unknown): string {
+export function digestProblem(value: unknown): string {
   if (typeof value !== 'string') {
     return 'not a string';
   }

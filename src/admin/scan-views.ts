@@ -1,11 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Matches, MinLength } from 'class-validator';
+import { IsIn, IsOptional, ValidateBy } from 'class-validator';
 
+import { Digest } from '../common/digest.js';
 import type { ScanSummaryRow } from '../metadata/stores/scan-result.store.js';
 import { summarize } from '../scanning/scan-summary.js';
+import { digestProblem, IsRepositoryName } from './admin-requests.js';
 import { PlatformView } from './admin-responses.js';
 
 const levels = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'NONE', 'UNKNOWN'];
+const tagPattern = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 
 export class SeverityCountsView {
   @ApiProperty() CRITICAL: number;
@@ -23,6 +26,11 @@ export class VulnerabilitySummaryView {
 
   @ApiProperty({ description: 'Images whose scan failed.' })
   failed: number;
+
+  @ApiProperty({
+    description: 'Scanned images with a layer that could not be read, so that findings may be missing.',
+  })
+  incomplete: number;
 
   @ApiProperty({ enum: levels, nullable: true, type: String })
   highest: string | null;
@@ -105,6 +113,11 @@ export class ImageScanView {
   })
   status: string;
 
+  @ApiProperty({
+    description: 'False when a layer could not be read (see warnings), so that findings may be missing.',
+  })
+  complete: boolean;
+
   @ApiProperty({ type: () => PlatformView, nullable: true }) platform: PlatformView | null;
   @ApiProperty({ type: () => OperatingSystemView, nullable: true }) os: OperatingSystemView | null;
   @ApiProperty() packageCount: number;
@@ -155,15 +168,21 @@ export class ScanStartedView {
 
 export class StartScanRequest {
   @ApiProperty({ example: 'team/app' })
-  @MinLength(1)
-  @IsString()
+  @IsRepositoryName()
   repository: string;
 
-  @ApiProperty({ example: 'v1.2.3', description: 'A tag or a digest.' })
-  @Matches(/^([A-Za-z0-9_][A-Za-z0-9._-]{0,127}|[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+)$/, {
-    message: 'reference must be a tag or a digest',
+  @ApiProperty({ example: 'v1.2.3', description: 'A tag, or a digest such as sha256:4c0f…' })
+  @ValidateBy({
+    name: 'isReference',
+    validator: {
+      validate: (value) =>
+        typeof value === 'string' && (value.includes(':') ? Digest.isValid(value) : tagPattern.test(value)),
+      defaultMessage: (args) =>
+        typeof args?.value === 'string' && args.value.includes(':')
+          ? `reference is invalid: ${digestProblem(args.value)}`
+          : 'reference must be a tag (letters, digits, "_", "." and "-", at most 128) or a digest',
+    },
   })
-  @IsString()
   reference: string;
 }
 

@@ -27,7 +27,12 @@ import { isIndexMediaType } from '../common/media-types.js';
 import { ContentReader } from '../distribution/services/content-reader.js';
 import { RegistryReader } from '../distribution/services/registry-reader.js';
 import { ScanResultStore } from '../metadata/stores/scan-result.store.js';
-import { ImageScanner, type ScanProgress, type StoredInventory } from '../scanning/image-scanner.service.js';
+import {
+  ImageScanner,
+  isComplete,
+  type ScanProgress,
+  type StoredInventory,
+} from '../scanning/image-scanner.service.js';
 import type { Finding } from '../scanning/matcher.js';
 import { sbomArtifactTypes } from '../scanning/sbom/sbom-artifact.js';
 import { SbomPublisher } from '../scanning/sbom/sbom-publisher.js';
@@ -125,6 +130,7 @@ export class ScansController {
       views.push({
         digest,
         status: statusOf(row?.status, progress),
+        complete: inventory === null || isComplete(inventory),
         platform: inventory?.platform ?? null,
         os: inventory?.os ?? null,
         packageCount: inventory?.packages.length ?? 0,

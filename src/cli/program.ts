@@ -161,14 +161,16 @@ Examples:
       .option('--format <format>', 'table or json', 'table')
       .option(
         '--fail-on <severity>',
-        'exit with 3 when a finding is at or above this severity: CRITICAL, HIGH, MEDIUM or LOW',
+        'exit with 3 when a finding is at or above this severity: CRITICAL, HIGH, MEDIUM, LOW, or UNKNOWN for any finding, rated or not',
       ),
+    'a user who may read the image, when authentication is on',
   )
     .addHelpText(
       'after',
       `
 Progress goes to standard error and the findings to standard output. Exit codes: 0 when the scan
-finished, 3 when --fail-on is given and a finding reaches it, 1 when the scan could not run.
+finished, 3 when --fail-on is given and a finding reaches it or a layer could not be read, 1 when
+the scan could not run.
 
 Examples:
   wharf scan team/app:v1 --url http://127.0.0.1:5000
@@ -183,8 +185,8 @@ Examples:
 
       const failOn = options.failOn?.toUpperCase();
 
-      if (failOn !== undefined && !['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'].includes(failOn)) {
-        throw new UsageError('--fail-on must be CRITICAL, HIGH, MEDIUM or LOW');
+      if (failOn !== undefined && !['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'].includes(failOn)) {
+        throw new UsageError('--fail-on must be CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN (any finding)');
       }
 
       outcome.exitCode = await scanCommand(
@@ -192,7 +194,7 @@ Examples:
         {
           ...adminConnectionOf(options, defaultConfig),
           format: options.format,
-          failOn: failOn as 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | undefined,
+          failOn: failOn as 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | 'UNKNOWN' | undefined,
         },
         terminal,
       );
@@ -314,11 +316,14 @@ interface AdminConnectionFlags {
 }
 
 /** Adds the options that name the running Wharf to reach and the user to sign in as. */
-function withAdminConnection(command: Command): Command {
+function withAdminConnection(
+  command: Command,
+  userHelp = 'an administrator to sign in as, when authentication is on',
+): Command {
   return command
     .option('--url <url>', 'the running Wharf; defaults to http.address and http.port of the configuration')
     .option('-c, --config <file>', configOptionHelp)
-    .option('-u, --user <name>', 'an administrator to sign in as, when authentication is on')
+    .option('-u, --user <name>', userHelp)
     .option(
       '--password-stdin',
       'read the password or an API key from the first line of standard input instead of WHARF_PASSWORD',

@@ -13,6 +13,7 @@ function result(findings: Parameters<typeof tableOf>[0]['findings']): Parameters
       {
         digest,
         status: 'done',
+        complete: true,
         platform: { os: 'linux', architecture: 'amd64' },
         os: { id: 'debian', versionId: '12', prettyName: 'Debian GNU/Linux 12 (bookworm)' },
         packageCount: 98,
@@ -30,16 +31,36 @@ function result(findings: Parameters<typeof tableOf>[0]['findings']): Parameters
 
 describe('parseImageReference', () => {
   it('splits names, tags and digests', () => {
-    assert.deepEqual(parseImageReference('team/app:v1'), { repository: 'team/app', reference: 'v1' });
+    assert.deepEqual(parseImageReference('team/app:v1'), {
+      host: undefined,
+      repository: 'team/app',
+      reference: 'v1',
+      defaulted: false,
+    });
     assert.deepEqual(parseImageReference(`team/app@${digest}`), {
+      host: undefined,
       repository: 'team/app',
       reference: digest,
+      defaulted: false,
     });
-    assert.deepEqual(parseImageReference('team/app'), { repository: 'team/app', reference: 'latest' });
-    assert.deepEqual(parseImageReference('localhost:5000/app'), {
-      repository: 'localhost:5000/app',
+    assert.deepEqual(parseImageReference('team/app'), {
+      host: undefined,
+      repository: 'team/app',
       reference: 'latest',
+      defaulted: true,
     });
+  });
+
+  it('sets a registry host apart', () => {
+    assert.deepEqual(parseImageReference('127.0.0.1:5000/team/app:v1'), {
+      host: '127.0.0.1:5000',
+      repository: 'team/app',
+      reference: 'v1',
+      defaulted: false,
+    });
+    assert.equal(parseImageReference('localhost/app').host, 'localhost');
+    assert.equal(parseImageReference(`registry.example.com/app@${digest}`).repository, 'app');
+    assert.equal(parseImageReference('docker/nginx:1.27').host, undefined);
   });
 
   it('rejects an empty reference', () => {
@@ -71,6 +92,14 @@ describe('tableOf', () => {
       '  warning: sha256:1: /app/x.jar: the file has 2 bytes, more than the limit of 1 bytes, and was not read',
       '',
     ]);
+  });
+
+  it('says when a layer could not be read', () => {
+    const body = result([]);
+
+    body.images[0].complete = false;
+
+    assert.match(tableOf(body), /: done but incomplete, a layer could not be read, Debian GNU\/Linux 12/);
   });
 
   it('says when there are no findings', () => {

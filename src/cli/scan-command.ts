@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { atOrAbove } from '../scanning/matcher.js';
 import { exitCodes, CliError, UsageError } from './cli-error.js';
 import {
   type AdminConnectionOptions,
@@ -18,7 +19,7 @@ type Severity = (typeof severities)[number];
 
 export interface ScanOptions extends AdminConnectionOptions {
   format: 'table' | 'json';
-  /** Exit with 3 when a finding is at or above this severity. */
+  /** Exit with 3 when a finding is at or above this severity; UNKNOWN means any finding. */
   failOn?: Severity;
 }
 
@@ -35,6 +36,8 @@ interface ProgressBody {
 interface ImageBody {
   digest: string;
   status: string;
+  /** False when a layer could not be read, so that findings may be missing. */
+  complete: boolean;
   platform: { os: string; architecture: string; variant?: string } | null;
   os: { prettyName: string | null; id: string; versionId: string | null } | null;
   packageCount: number;
@@ -62,26 +65,53 @@ interface VulnerabilitiesBody {
   findings: FindingBody[];
 }
 
-/** Splits an image reference as `wharf scan` takes it: `name:tag`, `name@digest`, or a bare name for `latest`. */
-export function parseImageReference(text: string): { repository: string; reference: string } {
-  const at = text.indexOf('@');
+/** An image reference split into its parts; `host` is set when it began with a registry host. */
+export interface ImageReference {
+  host?: string;
+  repository: string;
+  reference: string;
+  /** True when no tag or digest was given, so `latest` was assumed. */
+  defaulted: boolean;
+}
 
-  if (at > 0) {
-    return { repository: text.slice(0, at), reference: text.slice(at + 1) };
-  }
-
-  const slash = text.lastIndexOf('/');
-  const colon = text.lastIndexOf(':');
-
-  if (colon > slash && colon > 0) {
-    return { repository: text.slice(0, colon), reference: text.slice(colon + 1) };
-  }
-
+/**
+ * Splits an image reference as `wharf scan` takes it: `name:tag`, `name@digest`, or a bare name for
+ * `latest`. A first component with a `.` or a `:`, or `localhost`, is a registry host, as in the
+ * `docker pull` lines the web UI shows, and is set apart.
+ */
+export function parseImageReference(text: string): ImageReference {
   if (text === '') {
     throw new UsageError('give an image reference, such as team/app:v1 or team/app@sha256:…');
   }
 
-  return { repository: text, reference: 'latest' };
+  const slash = text.indexOf('/');
+  const first = slash > 0 ? text.slice(0, slash) : '';
+  const host = first.includes('.') || first.includes(':') || first === 'localhost' ? first : undefined;
+  const rest = host === undefined ? text : text.slice(slash + 1);
+  const at = rest.indexOf('@');
+
+  if (at > 0) {
+    return { host, repository: rest.slice(0, at), reference: rest.slice(at + 1), defaulted: false };
+  }
+
+  const colon = rest.lastIndexOf(':');
+
+  if (colon > rest.lastIndexOf('/') && colon > 0) {
+    return { host, repository: rest.slice(0, colon), reference: rest.slice(colon + 1), defaulted: false };
+  }
+
+  return { host, repository: rest, reference: 'latest', defaulted: true };
+}
+
+/** Says which image Wharf does not have, and that a bare name means `latest`. */
+function notFoundMessage(image: ImageReference, url: string): string {
+  if (image.defaulted) {
+    return `no image ${image.repository}:latest in Wharf at ${url} (a name without a tag means :latest)`;
+  }
+
+  const separator = image.reference.includes(':') ? '@' : ':';
+
+  return `no image ${image.repository}${separator}${image.reference} in Wharf at ${url}`;
 }
 
 /**
@@ -89,13 +119,26 @@ export function parseImageReference(text: string): { repository: string; referen
  * prints the findings as a table or as JSON on standard output.
  */
 export async function scanCommand(image: string, options: ScanOptions, terminal: Terminal): Promise<number> {
-  const { repository, reference } = parseImageReference(image);
+  const { host, repository, reference, defaulted } = parseImageReference(image);
   const authorization = await authorizationOf(options, terminal);
+
+  if (host !== undefined) {
+    terminal.stderr.write(
+      `scanning ${repository} on ${options.url}; the registry host ${host} is left out\n`,
+    );
+  }
+
   const started = await adminFetch(new URL('/api/v1/scans', options.url), {
     method: 'POST',
     authorization,
     body: JSON.stringify({ repository, reference }),
   });
+
+  if (started.status === 404) {
+    await started.body?.cancel();
+
+    throw new CliError(notFoundMessage({ host, repository, reference, defaulted }, options.url));
+  }
 
   if (started.status !== 202) {
     throw await rejection(started, `the scan of ${image}`, authorization);
@@ -118,11 +161,21 @@ export async function scanCommand(image: string, options: ScanOptions, terminal:
     );
   }
 
-  if (options.failOn !== undefined) {
-    const threshold = severities.indexOf(options.failOn);
-    const above = result.findings.filter(
-      (finding) => finding.severity !== 'UNKNOWN' && severities.indexOf(finding.severity) <= threshold,
+  const incomplete = result.images.filter((entry) => !entry.complete).length;
+
+  if (incomplete > 0) {
+    terminal.stderr.write(
+      `${incomplete === 1 ? 'one image was' : `${incomplete} images were`} not read completely, so findings may be missing; see the warnings\n`,
     );
+  }
+
+  if (options.failOn !== undefined && incomplete > 0) {
+    return exitCodes.problemsFound;
+  }
+
+  if (options.failOn !== undefined) {
+    const threshold = options.failOn;
+    const above = result.findings.filter((finding) => atOrAbove(finding.severity, threshold));
 
     if (above.length > 0) {
       terminal.stderr.write(`${above.length} findings at or above ${options.failOn}\n`);
@@ -227,7 +280,7 @@ export function tableOf(body: VulnerabilitiesBody): string {
       .map(([level, count]) => `${count} ${level}`);
 
     lines.push(
-      `${body.repository}@${entry.digest}${several ? ` (${platformOf(entry)})` : ''}: ${entry.status}, ${entry.os?.prettyName ?? 'unknown OS'}, ${entry.packageCount} packages, ${counts.length === 0 ? 'no findings' : counts.join(', ')}`,
+      `${body.repository}@${entry.digest}${several ? ` (${platformOf(entry)})` : ''}: ${entry.status}${entry.complete ? '' : ' but incomplete, a layer could not be read'}, ${entry.os?.prettyName ?? 'unknown OS'}, ${entry.packageCount} packages, ${counts.length === 0 ? 'no findings' : counts.join(', ')}`,
     );
 
     for (const warning of entry.warnings.slice(0, 10)) {

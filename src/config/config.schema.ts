@@ -237,8 +237,13 @@ export class ScanPolicyRule {
   @IsString()
   repositories: string;
 
-  @IsIn(['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'])
-  severity: 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
+  /**
+   * The lowest severity that refuses a pull, in any case. `UNKNOWN` refuses any finding, rated or
+   * not, because advisories without a CVSS score or rating (many Debian ones) rank below `LOW`.
+   */
+  @IsIn(['LOW', 'MEDIUM', 'HIGH', 'CRITICAL', 'UNKNOWN'])
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toUpperCase() : value))
+  severity: 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL' | 'UNKNOWN';
 
   /** Advisory ids or aliases (such as `CVE-2023-4911`) that never refuse a pull. */
   @IsArray()

@@ -341,7 +341,7 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
       status: 'done',
       inventory: JSON.stringify(stored),
       findings: JSON.stringify(findings),
-      summary: JSON.stringify(countBySeverity(findings)),
+      summary: JSON.stringify({ ...countBySeverity(findings), incomplete: !isComplete(stored) }),
       highest: highestSeverity(findings),
       error: null,
       databaseGeneration: generation,
@@ -437,11 +437,18 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
         const row = await this.results.get(digest);
 
         if (row?.inventory != null) {
+          const startedAt = Date.now();
+
           await this.match(
             digest,
             JSON.parse(row.inventory) as StoredInventory,
             row.inventoriedAt ?? Date.now(),
           );
+          this.activity.recordScan({
+            result: 'finished',
+            reason: 'database',
+            durationSeconds: (Date.now() - startedAt) / 1000,
+          });
           images += 1;
 
           for (const listener of this.listeners) {
@@ -558,4 +565,13 @@ function childDigests(bytes: Buffer): string[] {
 
 function progressKey(repository: string, digest: string): string {
   return `${repository}@${digest}`;
+}
+
+/**
+ * Tells whether every layer of an image was read. A warning about a whole layer (one that is not tar
+ * or gzip, truncated, or unreadable) means its files are missing from the inventory, so the image's
+ * findings may be incomplete; a warning about one file does not.
+ */
+export function isComplete(inventory: ImageInventory): boolean {
+  return !inventory.warnings.some((warning) => warning.layer !== undefined && warning.path === undefined);
 }

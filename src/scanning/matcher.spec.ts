@@ -210,5 +210,7 @@ describe('severity helpers', () => {
     assert.equal(atOrAbove('HIGH', 'HIGH'), true);
     assert.equal(atOrAbove('MEDIUM', 'HIGH'), false);
     assert.equal(atOrAbove('UNKNOWN', 'LOW'), false);
+    assert.equal(atOrAbove('UNKNOWN', 'UNKNOWN'), true);
+    assert.equal(atOrAbove('LOW', 'UNKNOWN'), true);
   });
 });

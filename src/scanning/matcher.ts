@@ -127,8 +127,15 @@ export function highestSeverity(findings: readonly Finding[]): SeverityLevel | n
   return severityLevels.find((level) => findings.some((finding) => finding.severity === level)) ?? null;
 }
 
-/** Tells whether `level` is at or above `threshold`. UNKNOWN counts as below every threshold. */
+/**
+ * Tells whether `level` is at or above `threshold`. UNKNOWN ranks below LOW, so only the threshold
+ * UNKNOWN, which stands for any finding, counts it.
+ */
 export function atOrAbove(level: SeverityLevel, threshold: SeverityLevel): boolean {
+  if (threshold === 'UNKNOWN') {
+    return true;
+  }
+
   if (level === 'UNKNOWN') {
     return false;
   }

@@ -1,9 +1,11 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import type { Logger } from 'pino';
 
 import { PullRefusedByPolicyError } from '../common/domain-errors.js';
 import { globToPattern } from '../common/glob.js';
 import { ManifestHooks, type ServedManifest } from '../common/manifest-hooks.js';
 import { isIndexMediaType } from '../common/media-types.js';
+import { RootLogger } from '../common/root-logger.js';
 import { type ScanPolicyRule, WharfConfig } from '../config/config.schema.js';
 import { ScanResultStore } from '../metadata/stores/scan-result.store.js';
 import { ImageScanner } from './image-scanner.service.js';
@@ -35,6 +37,7 @@ export class PullPolicy implements OnModuleInit {
     @Inject(ManifestHooks) private readonly hooks: ManifestHooks,
     @Inject(ScanResultStore) private readonly results: ScanResultStore,
     @Inject(ImageScanner) private readonly scanner: ImageScanner,
+    @Inject(RootLogger) private readonly logger: Logger,
   ) {
     this.rules = config.scanning.policies.map((rule) => ({
       pattern: globToPattern(rule.repositories),
@@ -65,9 +68,14 @@ export class PullPolicy implements OnModuleInit {
     );
 
     if (blocking.length > 0) {
-      throw new PullRefusedByPolicyError(manifest.repository, manifest.digest, rule.severity, [
-        ...new Set(blocking.map((finding) => finding.ids[0])),
-      ]);
+      const advisories = [...new Set(blocking.map((finding) => finding.ids[0]))];
+
+      this.logger.warn(
+        { repository: manifest.repository, digest: manifest.digest, severity: rule.severity, advisories },
+        'pull refused by scan policy',
+      );
+
+      throw new PullRefusedByPolicyError(manifest.repository, manifest.digest, rule.severity, advisories);
     }
   }
 

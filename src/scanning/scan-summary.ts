@@ -8,6 +8,8 @@ export interface VulnerabilitySummary {
   scanned: number;
   /** Images whose scan failed. */
   failed: number;
+  /** Scanned images with a layer that could not be read, whose findings may be incomplete. */
+  incomplete: number;
   highest: SeverityLevel | null;
   counts: Record<SeverityLevel, number>;
   /** When the most recent of the scans ended, epoch ms. */
@@ -23,6 +25,7 @@ export function summarize(rows: readonly ScanSummaryRow[]): VulnerabilitySummary
   const seen = new Set<string>();
   let scanned = 0;
   let failed = 0;
+  let incomplete = 0;
   let scannedAt: number | null = null;
 
   for (const row of rows) {
@@ -41,7 +44,13 @@ export function summarize(rows: readonly ScanSummaryRow[]): VulnerabilitySummary
 
     scanned += 1;
 
-    const summary = JSON.parse(row.summary) as Partial<Record<SeverityLevel, number>>;
+    const summary = JSON.parse(row.summary) as Partial<Record<SeverityLevel, number>> & {
+      incomplete?: boolean;
+    };
+
+    if (summary.incomplete === true) {
+      incomplete += 1;
+    }
 
     for (const level of severityLevels) {
       counts[level] += summary[level] ?? 0;
@@ -51,6 +60,7 @@ export function summarize(rows: readonly ScanSummaryRow[]): VulnerabilitySummary
   return {
     scanned,
     failed,
+    incomplete,
     highest: severityLevels.find((level) => counts[level] > 0) ?? null,
     counts,
     scannedAt,

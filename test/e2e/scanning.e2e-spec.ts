@@ -41,9 +41,10 @@ interface Vulnerabilities {
     os: { id: string; versionId: string } | null;
     packageCount: number;
     warnings: string[];
+    complete: boolean;
     progress: { reason: string; layersRead: number } | null;
   }[];
-  summary: { scanned: number; highest: string | null; counts: Record<string, number> };
+  summary: { scanned: number; incomplete: number; highest: string | null; counts: Record<string, number> };
   findings: Finding[];
 }
 
@@ -257,6 +258,8 @@ describe('vulnerability scanning', () => {
       packages: Record<string, unknown>;
     };
 
+    assert.equal(entry.complete, true);
+    assert.equal(result.summary.incomplete, 0);
     assert.equal(entry.os?.id, 'debian');
     assert.equal(entry.os?.versionId, '12');
     // base-files, zlib1g, libexpat1, and every package of the lockfile but the app itself.
@@ -358,6 +361,11 @@ describe('vulnerability scanning', () => {
     assert.match(body.errors[0].message, /GHSA-xvch-5gv4-984h/);
     assert.match(body.errors[0].message, /GHSA-p6mc-m468-83gw/);
     assert.doesNotMatch(body.errors[0].message, /GHSA-c2qf-rxjj-qqgw/, 'semver is MEDIUM, below HIGH');
+
+    const [logged] = await wharf.waitForLog((record) => record.msg === 'pull refused by scan policy');
+
+    assert.equal(logged.repository, 'prod/app');
+    assert.equal(logged.severity, 'HIGH');
     // A HEAD only resolves the reference, so it is never refused.
     assert.equal((await api('/v2/prod/app/manifests/v1', { method: 'HEAD', headers: accept })).status, 200);
     assert.equal((await api('/v2/staging/app/manifests/v1', { headers: accept })).status, 200);
@@ -485,6 +493,14 @@ describe('vulnerability scanning', () => {
     assert.equal(json.code, 3, json.stderr);
     assert.ok((JSON.parse(json.stdout) as Vulnerabilities).findings.length >= 4);
 
+    const pasted = await runWharfCli(
+      ['scan', `${wharf.hostPort}/team/app:v1`, '--url', env.url, '--user', admin.user, '--password-stdin'],
+      { input: `${admin.password}\n` },
+    );
+
+    assert.equal(pasted.code, 0, pasted.stderr);
+    assert.match(pasted.stderr, /the registry host 127\.0\.0\.1:\d+ is left out/);
+
     const missing = await runWharfCli(
       ['scan', 'team/none:v1', '--url', env.url, '--user', admin.user, '--password-stdin'],
       {
@@ -493,7 +509,7 @@ describe('vulnerability scanning', () => {
     );
 
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /manifest/i);
+    assert.match(missing.stderr, /no image team\/none:v1 in Wharf at http:\/\/127\.0\.0\.1:\d+/);
   });
 
   it('scans an image when a pull fills the cache, reading its layers through the cache', async () => {
@@ -534,6 +550,8 @@ describe('vulnerability scanning', () => {
     const [entry] = result.images;
 
     assert.ok(entry.warnings.length >= 2, JSON.stringify(entry.warnings));
+    assert.equal(entry.complete, false);
+    assert.equal(result.summary.incomplete, 1);
     assert.ok(
       entry.warnings.some((warning) => warning.includes('not a tar or gzip') || /gzip|tar/i.test(warning)),
     );
@@ -552,5 +570,7 @@ describe('vulnerability scanning', () => {
     assert.match(text, /wharf_scans_total\{result="finished",reason="push"\} [1-9]/);
     assert.match(text, /wharf_vulnerability_findings\{severity="CRITICAL"\} [1-9]/);
     assert.match(text, /wharf_scanned_images [1-9]/);
+    // The import of the expat records matched every stored inventory again.
+    assert.match(text, /wharf_scans_total\{result="finished",reason="database"\} [1-9]/);
   });
 });

@@ -213,6 +213,8 @@ export interface VulnerabilitySummary {
   scanned: number;
   /** Images whose scan failed. */
   failed: number;
+  /** Scanned images with a layer that could not be read, whose findings may be incomplete. */
+  incomplete: number;
   /** The most severe level with a finding, or null when there is none. */
   highest: Severity | null;
   counts: Record<Severity, number>;
@@ -241,6 +243,8 @@ export interface ScanProgress {
 export interface ImageScan {
   digest: string;
   status: ScanStatus;
+  /** False when a layer could not be read, so that findings may be missing. */
+  complete: boolean;
   platform: Platform | null;
   os: { id: string; versionId: string | null; prettyName: string | null } | null;
   packageCount: number;

@@ -109,9 +109,16 @@ export class SbomPublisher {
     };
   }
 
+  /** Returns the host clients pull from: that of `http.externalUrl`, else the address Wharf listens on. */
   private registryHost(): string {
-    const external = this.config.http.externalUrl;
+    const { externalUrl, address, port } = this.config.http;
 
-    return external === undefined ? `localhost:${this.config.http.port}` : new URL(external).host;
+    if (externalUrl !== undefined) {
+      return new URL(externalUrl).host;
+    }
+
+    const host = address === '0.0.0.0' || address === '::' ? 'localhost' : address;
+
+    return `${host.includes(':') ? `[${host}]` : host}:${port}`;
   }
 }

@@ -42,8 +42,8 @@ export function countsText(summary: VulnerabilitySummary): string {
 
 /**
  * Shows the compact badge of a tag or repository row: the most severe level with its count ("3 HIGH").
- * It shows a green "no findings" when every scanned image is clean and "scan failed" when no scan
- * finished. A summary of null means that no image was scanned, and shows nothing. Screen readers also
+ * It shows a green "no findings" when every scanned image is clean, "incomplete" when no finding was
+ * found but a layer could not be read, and "scan failed" when no scan finished. A summary of null means that no image was scanned, and shows nothing. Screen readers also
  * hear the counts of the other levels, which sighted readers find in the tooltip.
  */
 export function VulnerabilityBadge({ summary }: { summary: VulnerabilitySummary | null }) {
@@ -58,6 +58,17 @@ export function VulnerabilityBadge({ summary }: { summary: VulnerabilitySummary 
     return (
       <span class="badge badge-bad" title={failures.charAt(0).toUpperCase() + failures.slice(1)}>
         scan failed
+      </span>
+    );
+  }
+
+  if (summary.highest === null && summary.incomplete > 0) {
+    return (
+      <span
+        class="badge badge-warn"
+        title={`No known vulnerabilities in what could be read, but a layer of ${formatCount(summary.incomplete)} ${summary.incomplete === 1 ? 'image' : 'images'} could not be read${failedNote}`}
+      >
+        incomplete
       </span>
     );
   }
