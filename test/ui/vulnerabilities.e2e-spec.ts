@@ -195,6 +195,10 @@ describe('Vulnerabilities tab and badges in Chromium', () => {
       { raw: randomBytes(4096), mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' },
       app,
     ]);
+    // Only a layer that cannot be read: no findings, but no clean bill of health either.
+    await writeLayeredImage(layout, 'unreadable', linuxAmd64, [
+      { raw: randomBytes(4096), mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' },
+    ]);
 
     // An index of two platforms with the same packages, so each finding is listed once per platform.
     const amd64 = await writeLayeredImage(layout, 'amd64', linuxAmd64, [osRelease, app]);
@@ -243,6 +247,11 @@ describe('Vulnerabilities tab and badges in Chromium', () => {
     await skopeo.push(`oci:${layout}:app`, `docker://${wharf.hostPort}/team/app:v1`, credentials);
     await skopeo.push(`oci:${layout}:clean`, `docker://${wharf.hostPort}/team/clean:v1`, credentials);
     await skopeo.push(`oci:${layout}:broken`, `docker://${wharf.hostPort}/team/broken:v1`, credentials);
+    await skopeo.push(
+      `oci:${layout}:unreadable`,
+      `docker://${wharf.hostPort}/team/unreadable:v1`,
+      credentials,
+    );
     await skopeo.push(`oci:${layout}:multi`, `docker://${wharf.hostPort}/team/multi:v1`, [
       ...credentials,
       '--all',
@@ -250,16 +259,21 @@ describe('Vulnerabilities tab and badges in Chromium', () => {
     await scanned(wharf, 'team/app', appImage.digest);
     await scanned(wharf, 'team/clean', cleanImage.digest);
 
-    const head = await fetch(`${wharf.baseUrl}/v2/team/broken/manifests/v1`, {
-      method: 'HEAD',
-      headers: {
-        Authorization: basicAuthorization('alice', passwords.alice),
-        Accept: 'application/vnd.oci.image.manifest.v1+json',
-      },
-    });
+    const storedDigest = async (repository: string): Promise<string> => {
+      const head = await fetch(`${wharf.baseUrl}/v2/${repository}/manifests/v1`, {
+        method: 'HEAD',
+        headers: {
+          Authorization: basicAuthorization('alice', passwords.alice),
+          Accept: 'application/vnd.oci.image.manifest.v1+json',
+        },
+      });
 
-    brokenDigest = head.headers.get('docker-content-digest') ?? '';
+      return head.headers.get('docker-content-digest') ?? '';
+    };
+
+    brokenDigest = await storedDigest('team/broken');
     await scanned(wharf, 'team/broken', brokenDigest);
+    await scanned(wharf, 'team/unreadable', await storedDigest('team/unreadable'));
     await scanned(wharf, 'team/multi', index.digest);
 
     browser = await launchChromium();
@@ -302,6 +316,7 @@ describe('Vulnerabilities tab and badges in Chromium', () => {
     assert.match(appText, new RegExp(`^${app.counts[app.highest]} ${app.highest}`));
     assert.match(appText, new RegExp(`of ${total(app)} findings`));
     assert.equal(await badge('team/clean').textContent(), 'no findings');
+    assert.equal(await badge('team/unreadable').textContent(), 'incomplete');
     await saveScreenshot(page, 'vulnerability-badges');
   });
 
