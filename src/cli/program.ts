@@ -335,6 +335,11 @@ function adminConnectionOf(
   defaultConfig: () => string,
 ): AdminConnectionOptions {
   const url = options.url ?? localUrlOf(loadConfig(options.config ?? defaultConfig()));
+  const protocol = URL.canParse(url) ? new URL(url).protocol : undefined;
+
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new UsageError(`--url must be an http or https URL, such as http://127.0.0.1:5000, not ${url}`);
+  }
 
   return { url, user: options.user, passwordStdin: options.passwordStdin === true };
 }

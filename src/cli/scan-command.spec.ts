@@ -66,6 +66,13 @@ describe('parseImageReference', () => {
   it('rejects an empty reference', () => {
     assert.throws(() => parseImageReference(''), /give an image reference/);
   });
+
+  it('rejects a transport prefix', () => {
+    assert.throws(
+      () => parseImageReference('docker://127.0.0.1:5000/team/app:v1'),
+      /has a transport or scheme/,
+    );
+  });
 });
 
 describe('tableOf', () => {

@@ -84,6 +84,12 @@ export function parseImageReference(text: string): ImageReference {
     throw new UsageError('give an image reference, such as team/app:v1 or team/app@sha256:…');
   }
 
+  if (text.includes('://')) {
+    throw new UsageError(
+      `${text} has a transport or scheme; give the reference as docker pull takes it, such as team/app:v1`,
+    );
+  }
+
   const slash = text.indexOf('/');
   const first = slash > 0 ? text.slice(0, slash) : '';
   const host = first.includes('.') || first.includes(':') || first === 'localhost' ? first : undefined;
@@ -122,9 +128,9 @@ export async function scanCommand(image: string, options: ScanOptions, terminal:
   const { host, repository, reference, defaulted } = parseImageReference(image);
   const authorization = await authorizationOf(options, terminal);
 
-  if (host !== undefined) {
-    terminal.stderr.write(
-      `scanning ${repository} on ${options.url}; the registry host ${host} is left out\n`,
+  if (host !== undefined && host !== new URL(options.url).host) {
+    throw new UsageError(
+      `${image} names the registry ${host}, but wharf scan asks the Wharf at ${options.url}; give --url with that registry's address, or leave the host out`,
     );
   }
 
@@ -138,6 +144,12 @@ export async function scanCommand(image: string, options: ScanOptions, terminal:
     await started.body?.cancel();
 
     throw new CliError(notFoundMessage({ host, repository, reference, defaulted }, options.url));
+  }
+
+  if (started.status === 400) {
+    const error = await rejection(started, `the scan of ${image}`, authorization);
+
+    throw new UsageError(error.message);
   }
 
   if (started.status !== 202) {
@@ -178,7 +190,7 @@ export async function scanCommand(image: string, options: ScanOptions, terminal:
     const above = result.findings.filter((finding) => atOrAbove(finding.severity, threshold));
 
     if (above.length > 0) {
-      terminal.stderr.write(`${above.length} findings at or above ${options.failOn}\n`);
+      terminal.stderr.write(`${counted(above.length, 'finding')} at or above ${options.failOn}\n`);
 
       return exitCodes.problemsFound;
     }
@@ -280,7 +292,7 @@ export function tableOf(body: VulnerabilitiesBody): string {
       .map(([level, count]) => `${count} ${level}`);
 
     lines.push(
-      `${body.repository}@${entry.digest}${several ? ` (${platformOf(entry)})` : ''}: ${entry.status}${entry.complete ? '' : ' but incomplete, a layer could not be read'}, ${entry.os?.prettyName ?? 'unknown OS'}, ${entry.packageCount} packages, ${counts.length === 0 ? 'no findings' : counts.join(', ')}`,
+      `${body.repository}@${entry.digest}${several ? ` (${platformOf(entry)})` : ''}: ${entry.status}${entry.complete ? '' : ' but incomplete, a layer could not be read'}, ${entry.os?.prettyName ?? 'unknown OS'}, ${counted(entry.packageCount, 'package')}, ${counts.length === 0 ? 'no findings' : counts.join(', ')}`,
     );
 
     for (const warning of entry.warnings.slice(0, 10)) {
@@ -293,6 +305,11 @@ export function tableOf(body: VulnerabilitiesBody): string {
   }
 
   return `${lines.join('\n')}\n`;
+}
+
+/** Writes a count with its noun, singular for one: `1 finding`, `3 findings`. */
+function counted(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function platformOf(entry: ImageBody | undefined): string {

@@ -287,7 +287,7 @@ describe('vulndb import command', () => {
         { url: baseUrl, passwordStdin: false, path: join(work, 'records') },
         { stdin: new PassThrough(), stdout: capture().stream, stderr: capture().stream },
       ),
-      /^CliError: Wharf rejected the status request: sign in with --user, and give the password in WHARF_PASSWORD or with --password-stdin$/,
+      /^CliError: Wharf rejected the import: sign in with --user, and give the password in WHARF_PASSWORD or with --password-stdin$/,
     );
     assert.equal(received.length, before + 1);
     assert.equal(received.at(-1)?.method, 'GET');

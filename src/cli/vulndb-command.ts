@@ -84,7 +84,7 @@ export async function vulndbImportCommand(
   const local: LocalImport = { names: [''], warnings: [] };
 
   // Checks the address and the credentials before any record is read.
-  await api.status();
+  await api.status('the import');
 
   const progress = new Progress(terminal);
   const lines = ndjsonLines(options.path, local, progress);
@@ -320,10 +320,11 @@ class VulnDbClient {
     private readonly authorization: string | undefined,
   ) {}
 
-  async status(): Promise<StatusBody> {
+  /** Reads the database state; `purpose` names the request in errors, such as `the import`. */
+  async status(purpose = 'the status request'): Promise<StatusBody> {
     const response = await this.send('GET', '/api/v1/vulndb');
 
-    return (await this.bodyOf(response, 'the status request')) as StatusBody;
+    return (await this.bodyOf(response, purpose)) as StatusBody;
   }
 
   async import(body: Readable): Promise<ImportReportBody> {

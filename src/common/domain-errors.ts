@@ -250,18 +250,33 @@ export class PushToUpstreamDeniedError extends DomainError {
 
 /**
  * A scan policy refuses this image: it has findings at or above the policy's severity that the
- * allowlist does not cover. The message names them, so that the person pulling knows what to fix.
+ * allowlist does not cover, or a layer its scan could not read. The message says which, so that the
+ * person pulling knows what to fix.
  */
 export class PullRefusedByPolicyError extends DomainError {
   readonly kind = 'pull-refused-by-policy';
 
-  constructor(name: string, digest: string, severity: string, advisories: string[]) {
+  /** Refuses for findings at or above `severity`, naming the first ten advisories. */
+  static forFindings(
+    name: string,
+    digest: string,
+    severity: string,
+    advisories: string[],
+  ): PullRefusedByPolicyError {
     const shown = advisories.slice(0, 10).join(', ');
     const more = advisories.length > 10 ? ` and ${advisories.length - 10} more` : '';
 
-    super(
+    return new PullRefusedByPolicyError(
       `pull of ${name}@${digest} refused by policy: findings at or above ${severity}: ${shown}${more}; fix them, or add their ids to the policy's allow list`,
       { name, digest, severity, advisories },
+    );
+  }
+
+  /** Refuses an image whose scan could not read every layer, so that its findings may be missing. */
+  static forIncompleteScan(name: string, digest: string): PullRefusedByPolicyError {
+    return new PullRefusedByPolicyError(
+      `pull of ${name}@${digest} refused by policy: a layer of the image could not be scanned (see its scan warnings), so findings may be missing; set allowIncomplete on the policy to pull it anyway`,
+      { name, digest },
     );
   }
 }

@@ -14,6 +14,8 @@ export interface ServedManifest {
   repository: string;
   digest: string;
   mediaType: string;
+  /** The id of the request, for log lines about it. */
+  requestId: string;
 }
 
 /**

@@ -250,6 +250,13 @@ export class ScanPolicyRule {
   @MinLength(1, { each: true })
   @IsString({ each: true })
   allow: string[] = [];
+
+  /**
+   * Lets an image through whose scan could not read every layer (a zstd layer, or one that is not
+   * tar or gzip). By default such an image is refused, because its findings may be missing.
+   */
+  @IsBoolean()
+  allowIncomplete = false;
 }
 
 export class ScanningConfig {

@@ -182,7 +182,9 @@ const expectations: Record<DomainErrorKind, Expectation> = {
     headers: {},
   },
   'pull-refused-by-policy': {
-    error: new PullRefusedByPolicyError('prod/app', `sha256:${'a'.repeat(64)}`, 'HIGH', ['CVE-2023-4911']),
+    error: PullRefusedByPolicyError.forFindings('prod/app', `sha256:${'a'.repeat(64)}`, 'HIGH', [
+      'CVE-2023-4911',
+    ]),
     code: 'DENIED',
     status: 403,
     headers: {},

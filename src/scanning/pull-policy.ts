@@ -18,6 +18,13 @@ interface FindingKey {
   severity: SeverityLevel;
 }
 
+/** What the policy reads of an image's last scan. */
+interface ScanFacts {
+  findings: FindingKey[];
+  /** True when a layer could not be read, so that findings may be missing. */
+  incomplete: boolean;
+}
+
 const cachedImages = 10_000;
 
 /**
@@ -29,8 +36,8 @@ const cachedImages = 10_000;
 @Injectable()
 export class PullPolicy implements OnModuleInit {
   private readonly rules: { pattern: RegExp; rule: ScanPolicyRule }[];
-  /** Findings of recently pulled images, by digest; forgotten when the image is scanned again. */
-  private readonly findings = new Map<string, FindingKey[]>();
+  /** Scan facts of recently pulled images, by digest; forgotten when the image is scanned again. */
+  private readonly facts = new Map<string, ScanFacts>();
 
   constructor(
     @Inject(WharfConfig) config: WharfConfig,
@@ -50,8 +57,15 @@ export class PullPolicy implements OnModuleInit {
       return;
     }
 
+    if (!this.scanner.enabled) {
+      this.logger.warn(
+        { policies: this.rules.length },
+        'scanning.policies are set but scanning.enabled is false, so no image gets findings and every pull passes',
+      );
+    }
+
     this.hooks.addPullCheck((manifest) => this.check(manifest));
-    this.scanner.onScanned((digest) => this.findings.delete(digest));
+    this.scanner.onScanned((digest) => this.facts.delete(digest));
   }
 
   /** Throws PullRefusedByPolicyError when the first matching rule refuses the image. */
@@ -62,45 +76,58 @@ export class PullPolicy implements OnModuleInit {
       return;
     }
 
+    const facts = this.factsOf(manifest.digest);
     const allowed = new Set(rule.allow);
-    const blocking = this.findingsOf(manifest.digest).filter(
+    const blocking = facts.findings.filter(
       (finding) => atOrAbove(finding.severity, rule.severity) && !finding.ids.some((id) => allowed.has(id)),
     );
+    const where = { repository: manifest.repository, digest: manifest.digest, requestId: manifest.requestId };
 
     if (blocking.length > 0) {
       const advisories = [...new Set(blocking.map((finding) => finding.ids[0]))];
 
-      this.logger.warn(
-        { repository: manifest.repository, digest: manifest.digest, severity: rule.severity, advisories },
-        'pull refused by scan policy',
-      );
+      this.logger.warn({ ...where, severity: rule.severity, advisories }, 'pull refused by scan policy');
 
-      throw new PullRefusedByPolicyError(manifest.repository, manifest.digest, rule.severity, advisories);
+      throw PullRefusedByPolicyError.forFindings(
+        manifest.repository,
+        manifest.digest,
+        rule.severity,
+        advisories,
+      );
+    }
+
+    if (facts.incomplete && !rule.allowIncomplete) {
+      this.logger.warn({ ...where, incomplete: true }, 'pull refused by scan policy');
+
+      throw PullRefusedByPolicyError.forIncompleteScan(manifest.repository, manifest.digest);
     }
   }
 
-  private findingsOf(digest: string): FindingKey[] {
-    const cached = this.findings.get(digest);
+  private factsOf(digest: string): ScanFacts {
+    const cached = this.facts.get(digest);
 
     if (cached !== undefined) {
       return cached;
     }
 
-    const findings = this.results.findingsOf(digest);
-    const keys =
-      findings === undefined
-        ? []
-        : (JSON.parse(findings) as Finding[]).map((finding) => ({
-            ids: [finding.id, ...finding.aliases],
-            severity: finding.severity,
-          }));
+    const row = this.results.findingsOf(digest);
+    const facts: ScanFacts =
+      row === undefined
+        ? { findings: [], incomplete: false }
+        : {
+            findings: (JSON.parse(row.findings) as Finding[]).map((finding) => ({
+              ids: [finding.id, ...finding.aliases],
+              severity: finding.severity,
+            })),
+            incomplete: (JSON.parse(row.summary) as { incomplete?: boolean }).incomplete === true,
+          };
 
-    if (this.findings.size >= cachedImages) {
-      this.findings.delete(this.findings.keys().next().value as string);
+    if (this.facts.size >= cachedImages) {
+      this.facts.delete(this.facts.keys().next().value as string);
     }
 
-    this.findings.set(digest, keys);
+    this.facts.set(digest, facts);
 
-    return keys;
+    return facts;
   }
 }

@@ -205,6 +205,13 @@ describe('vulnerability scanning', () => {
     image = await writeLayeredImage(layout, 'v1', linuxAmd64, [{ tar: debianLayer }, { tar: appLayer }]);
     // An image of its own for the upstream, so that its scan cannot reuse another's inventory.
     cachedImage = await writeLayeredImage(layout, 'cached', linuxAmd64, [{ tar: appLayer }]);
+    // skopeo may rewrite this manifest, so the test reads the pushed digest back.
+    await writeLayeredImage(layout, 'unreadable', linuxAmd64, [
+      {
+        raw: Buffer.from('this is not a tar archive\n'),
+        mediaType: 'application/vnd.oci.image.layer.v1.tar',
+      },
+    ]);
     badImage = await writeLayeredImage(layout, 'bad', linuxAmd64, [
       { raw: randomBytes(4096), mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' },
       {
@@ -236,6 +243,7 @@ describe('vulnerability scanning', () => {
               severity: 'HIGH',
               allow: ['CVE-2021-44906', 'GHSA-p6mc-m468-83gw', 'WHARF-TEST-EXPAT-1'],
             },
+            { repositories: 'lenient/**', severity: 'critical', allowIncomplete: true },
           ],
         },
       },
@@ -457,13 +465,11 @@ describe('vulnerability scanning', () => {
   });
 
   it('scans with wharf scan and prints a table or JSON', async () => {
-    const env = { url: wharf.baseUrl };
-    const table = await runWharfCli(
-      ['scan', 'team/app:v1', '--url', env.url, '--user', admin.user, '--password-stdin'],
-      {
+    const scanCli = (...args: string[]) =>
+      runWharfCli([...args, '--url', wharf.baseUrl, '--user', admin.user, '--password-stdin'], {
         input: `${admin.password}\n`,
-      },
-    );
+      });
+    const table = await scanCli('scan', 'team/app:v1');
 
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /^SEVERITY\s+ID\s+ALIASES\s+PACKAGE\s+INSTALLED\s+FIXED/m);
@@ -473,40 +479,24 @@ describe('vulnerability scanning', () => {
     );
     assert.match(table.stdout, /Debian GNU\/Linux 12/);
 
-    const json = await runWharfCli(
-      [
-        'scan',
-        `team/app@${image.digest}`,
-        '--format',
-        'json',
-        '--fail-on',
-        'high',
-        '--url',
-        env.url,
-        '--user',
-        admin.user,
-        '--password-stdin',
-      ],
-      { input: `${admin.password}\n` },
-    );
+    const json = await scanCli('scan', `team/app@${image.digest}`, '--format', 'json', '--fail-on', 'high');
 
     assert.equal(json.code, 3, json.stderr);
     assert.ok((JSON.parse(json.stdout) as Vulnerabilities).findings.length >= 4);
 
-    const pasted = await runWharfCli(
-      ['scan', `${wharf.hostPort}/team/app:v1`, '--url', env.url, '--user', admin.user, '--password-stdin'],
-      { input: `${admin.password}\n` },
-    );
+    const pasted = await scanCli('scan', `${wharf.hostPort}/team/app:v1`);
 
     assert.equal(pasted.code, 0, pasted.stderr);
-    assert.match(pasted.stderr, /the registry host 127\.0\.0\.1:\d+ is left out/);
 
-    const missing = await runWharfCli(
-      ['scan', 'team/none:v1', '--url', env.url, '--user', admin.user, '--password-stdin'],
-      {
-        input: `${admin.password}\n`,
-      },
+    const elsewhere = await scanCli('scan', 'registry.example.com/team/app:v1');
+
+    assert.equal(elsewhere.code, 2);
+    assert.match(
+      elsewhere.stderr,
+      /names the registry registry\.example\.com, but wharf scan asks the Wharf at/,
     );
+
+    const missing = await scanCli('scan', 'team/none:v1');
 
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /no image team\/none:v1 in Wharf at http:\/\/127\.0\.0\.1:\d+/);
@@ -560,6 +550,31 @@ describe('vulnerability scanning', () => {
       'the good layer was read',
     );
     assert.equal((await api('/livez')).status < 500, true);
+  });
+
+  it('refuses an image whose scan could not read a layer, unless the policy allows it', async () => {
+    await push('unreadable', 'prod/unreadable:v1');
+    await push('unreadable', 'lenient/unreadable:v1');
+
+    const accept = { accept: 'application/vnd.oci.image.manifest.v1+json' };
+    const stored = (
+      await api('/v2/prod/unreadable/manifests/v1', { method: 'HEAD', headers: accept })
+    ).headers.get('docker-content-digest');
+
+    assert.ok(stored);
+
+    const result = await scanned('prod/unreadable', stored);
+
+    assert.deepEqual(result.findings, []);
+    assert.equal(result.images[0].complete, false);
+    await scanned('lenient/unreadable', stored);
+
+    const refused = await api('/v2/prod/unreadable/manifests/v1', { headers: accept });
+    const body = (await refused.json()) as { errors: { code: string; message: string }[] };
+
+    assert.equal(refused.status, 403);
+    assert.match(body.errors[0].message, /a layer of the image could not be scanned .* set allowIncomplete/);
+    assert.equal((await api('/v2/lenient/unreadable/manifests/v1', { headers: accept })).status, 200);
   });
 
   it('counts scans and findings in the metrics', async () => {

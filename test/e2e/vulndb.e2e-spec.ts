@@ -342,7 +342,7 @@ describe('vulnerability database', () => {
       const result = await vulndbCli(wharf, ['import', fixtures], 'reader');
 
       assert.equal(result.code, 1);
-      assert.match(result.stderr, /^wharf: Wharf rejected the status request: /m);
+      assert.match(result.stderr, /^wharf: Wharf rejected the import: /m);
     });
 
     it('has no mirror to refresh', async () => {

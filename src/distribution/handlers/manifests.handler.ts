@@ -41,7 +41,7 @@ export class ManifestsHandler {
     );
   }
 
-  private async get(route: ManifestRoute, _request: FastifyRequest, reply: FastifyReply, withBody: boolean) {
+  private async get(route: ManifestRoute, request: FastifyRequest, reply: FastifyReply, withBody: boolean) {
     const manifest = await this.reader.getManifest(route.name, route.reference, withBody);
 
     // Policies judge what is pulled, so a HEAD, which only resolves a reference, is never refused.
@@ -50,6 +50,7 @@ export class ManifestsHandler {
         repository: route.name,
         digest: manifest.digest,
         mediaType: manifest.mediaType,
+        requestId: request.id,
       });
     }
 

@@ -89,14 +89,15 @@ export class ScanResultStore {
   }
 
   /**
-   * Returns the findings JSON of an image's last scan, or undefined when it has none. It reads the
-   * read-only connection, which takes no place in the write queue, so a check on the pull path skips it.
+   * Returns the findings and summary JSON of an image's last scan, or undefined when it has none. It
+   * reads the read-only connection, which takes no place in the write queue, so a check on the pull
+   * path skips it.
    */
-  findingsOf(digest: string): string | undefined {
-    return this.db.selectFirst<{ findings: string }>(
-      'SELECT findings FROM image_scans WHERE digest = ?',
+  findingsOf(digest: string): { findings: string; summary: string } | undefined {
+    return this.db.selectFirst<{ findings: string; summary: string }>(
+      'SELECT findings, summary FROM image_scans WHERE digest = ?',
       digest,
-    )?.findings;
+    );
   }
 
   get(digest: string): Promise<ImageScanEntity | null> {

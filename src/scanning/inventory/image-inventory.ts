@@ -278,11 +278,18 @@ interface OsContext {
   distro: string | undefined;
 }
 
-function osContextOf(os: OperatingSystem | null, warnings: InventoryWarning[]): OsContext {
+function osContextOf(
+  os: OperatingSystem | null,
+  warnings: InventoryWarning[],
+  hasOsPackages: boolean,
+): OsContext {
   if (os === null) {
-    warnings.push({
-      reason: `none of ${osReleasePaths.join(' and ')} was found, so OS packages have no ecosystem`,
-    });
+    // An image without OS packages, such as one built from scratch, needs no os-release.
+    if (hasOsPackages) {
+      warnings.push({
+        reason: `none of ${osReleasePaths.join(' and ')} was found, so OS packages have no ecosystem`,
+      });
+    }
 
     return { ecosystem: null, namespace: undefined, distro: undefined };
   }
@@ -306,10 +313,14 @@ function listPackages(
   os: OperatingSystem | null,
   warnings: InventoryWarning[],
 ): ImagePackage[] {
-  const context = osContextOf(os, warnings);
+  const files = [...fileSystem.findings()];
+  const hasOsPackages = files.some(({ findings }) =>
+    findings.packages.some((found) => isOsPackageType(found.type)),
+  );
+  const context = osContextOf(os, warnings, hasOsPackages);
   const packages = new Map<string, ImagePackage>();
 
-  for (const { path, layer, findings } of fileSystem.findings()) {
+  for (const { path, layer, findings } of files) {
     for (const reason of findings.warnings) {
       warnings.push({ layer, path, reason });
     }

@@ -303,10 +303,8 @@ describe('layer walking with bad input', () => {
       const inventory = await inventoryOf([layerSource(await tarOf(directory), layerMediaTypes.tar)]);
 
       assert.equal(inventory.os, null);
-      assert.deepEqual(reasons(inventory), [
-        'resolving /etc/os-release follows more than 40 links',
-        'none of /etc/os-release and /usr/lib/os-release was found, so OS packages have no ecosystem',
-      ]);
+      // The image has no OS packages, so the missing os-release is not reported on its own.
+      assert.deepEqual(reasons(inventory), ['resolving /etc/os-release follows more than 40 links']);
     } finally {
       await rm(directory, { recursive: true, force: true });
     }
