@@ -82,7 +82,7 @@ export function assertJobFinished(name: string, report: JobReportBody): void {
   }
 }
 
-/** The Authorization header for `--user`, with the password from standard input or WHARF_PASSWORD. */
+/** Builds the Authorization header for `--user`, with the password from standard input or WHARF_PASSWORD. */
 export async function authorizationOf(
   options: AdminConnectionOptions,
   terminal: Terminal,
@@ -265,7 +265,7 @@ class AdminJobClient<Report> {
   }
 }
 
-/** Sends one admin API request; a Wharf out of reach becomes a CliError that says so. */
+/** Sends one admin API request; a Wharf out of reach becomes a CliError that names its address. */
 export async function adminFetch(
   url: URL,
   options: { method: string; authorization: string | undefined; body?: string },

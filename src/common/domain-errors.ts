@@ -250,8 +250,8 @@ export class PushToUpstreamDeniedError extends DomainError {
 
 /**
  * A scan policy refuses this image: it has findings at or above the policy's severity that the
- * allowlist does not cover, or a layer its scan could not read. The message says which, so that the
- * person pulling knows what to fix.
+ * allowlist does not cover, or a layer its scan could not read. The message names the cause, so that
+ * the person pulling can fix it.
  */
 export class PullRefusedByPolicyError extends DomainError {
   readonly kind = 'pull-refused-by-policy';

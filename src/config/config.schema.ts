@@ -212,7 +212,7 @@ export class StorageConfig {
   manifestCacheSize = '16MiB';
 }
 
-/** Where the vulnerability database comes from besides `wharf vulndb import`. */
+/** The mirror the vulnerability database is refreshed from, besides `wharf vulndb import`. */
 export class VulnerabilityMirrorConfig {
   /**
    * An OSV zip archive (such as a copy of `https://osv-vulnerabilities.storage.googleapis.com/Debian/all.zip`)

@@ -73,7 +73,8 @@ const backfillBatch = 100;
  * Scans images in the background: the inventory of each image manifest, read layer by layer through
  * the same reader pulls use, matched against the vulnerability database. Scans are queued on push,
  * on cache fill and on request. A database change matches the stored inventories again without
- * reading layers. `scanning.concurrency` scans run at once, and pushes and pulls never wait for one.
+ * reading layers. `scanning.concurrency` scans run at once, and no push or pull waits for a scan to
+ * finish.
  */
 @Injectable()
 export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {

@@ -153,7 +153,7 @@ function matchedIdentity(entry: ImagePackage): { name: string; version: string }
 }
 
 /**
- * The ecosystem spellings a package's advisories may be filed under. Ubuntu's records name the
+ * Lists the ecosystem spellings a package's advisories may be filed under. Ubuntu's records name the
  * release with its support line (`Ubuntu:22.04:LTS`), which os-release does not contain.
  */
 function lookupKeys(entry: ImagePackage & { ecosystem: string }): PackageKey[] {

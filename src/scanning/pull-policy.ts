@@ -18,7 +18,7 @@ interface FindingKey {
   severity: SeverityLevel;
 }
 
-/** What the policy reads of an image's last scan. */
+/** The facts of an image's last scan that the policy reads. */
 interface ScanFacts {
   findings: FindingKey[];
   /** True when a layer could not be read, so that findings may be missing. */

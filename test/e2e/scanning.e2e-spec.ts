@@ -258,7 +258,7 @@ describe('vulnerability scanning', () => {
     await rm(work, { recursive: true, force: true });
   });
 
-  it('takes the inventory of a pushed image: Debian 12 packages and the npm lockfile', async () => {
+  it('takes the inventory of a push', async () => {
     const result = await scanned('team/app', image.digest);
     const [entry] = result.images;
 
@@ -502,7 +502,7 @@ describe('vulnerability scanning', () => {
     assert.match(missing.stderr, /no image team\/none:v1 in Wharf at http:\/\/127\.0\.0\.1:\d+/);
   });
 
-  it('scans an image when a pull fills the cache, reading its layers through the cache', async () => {
+  it('scans a cache fill through the cache', async () => {
     const manifest = await api('/v2/hub/library/app/manifests/v1', {
       headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
     });
@@ -529,7 +529,7 @@ describe('vulnerability scanning', () => {
   it('reports bad layers as warnings and scans the rest', async () => {
     await push('bad', 'team/bad:v1');
 
-    // skopeo may rewrite a manifest whose layers are not what their media type says, so the digest
+    // skopeo may rewrite a manifest whose layers do not match their media type, so the digest
     // pushed is read back.
     const head = await api('/v2/team/bad/manifests/v1', {
       method: 'HEAD',
@@ -552,7 +552,7 @@ describe('vulnerability scanning', () => {
     assert.equal((await api('/livez')).status < 500, true);
   });
 
-  it('refuses an image whose scan could not read a layer, unless the policy allows it', async () => {
+  it('refuses incomplete scans unless allowed', async () => {
     await push('unreadable', 'prod/unreadable:v1');
     await push('unreadable', 'lenient/unreadable:v1');
 

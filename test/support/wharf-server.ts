@@ -56,8 +56,8 @@ export async function startWharf(options: StartWharfOptions = {}): Promise<Wharf
     // Many tests run Wharf processes at once, so none takes the fixed default metrics port; tests of
     // the metrics listener pick a free port themselves.
     metrics: { enabled: true, port: 0 },
-    // Scans would attach SBOM referrers that tests of other features do not expect, and cost CPU on
-    // every push; tests of scanning pass a `scanning` section of their own, which turns it on.
+    // Scans would attach SBOM referrers that tests of other features do not expect, and they cost CPU
+    // on every push. Tests of scanning pass a `scanning` section of their own, which turns it on.
     scanning: { enabled: false },
     ...options.config,
   };

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 
-/** The package managers and language ecosystems an inventory knows; each is also its purl type's source. */
+/** The package managers and language ecosystems an inventory reads; each one also gives the purl type. */
 export type PackageType = 'dpkg' | 'apk' | 'rpm' | 'npm' | 'pypi' | 'golang' | 'maven' | 'cargo';
 
 /** A package as one file lists it, before the image's operating system is known. */
@@ -17,7 +17,7 @@ export interface FoundPackage {
   licenses?: string[];
 }
 
-/** What one file yielded: packages, and problems that did not stop the rest of the scan. */
+/** The result of reading one file: packages, and problems that did not stop the rest of the scan. */
 export interface FileFindings {
   packages: FoundPackage[];
   warnings: string[];
@@ -94,7 +94,7 @@ export interface InventoryWarning {
   reason: string;
 }
 
-/** Everything an image holds that advisories can name. */
+/** Everything an image contains that advisories can name. */
 export interface ImageInventory {
   os: OperatingSystem | null;
   packages: ImagePackage[];

@@ -5,7 +5,7 @@ import type { LayerFile } from './inventory.js';
 /** The outcome of reading a stream with a byte limit: all of its bytes, or how many were seen before the limit. */
 export type BoundedRead = { complete: true; data: Buffer } | { complete: false; bytesRead: number };
 
-/** What a chunk handler returns: `stop` ends the reading early, `more` continues it. */
+/** The answer of a chunk handler: `stop` ends the reading early, `more` continues it. */
 export type ChunkVerdict = 'stop' | 'more';
 
 /**
@@ -63,7 +63,7 @@ export function readChunks(stream: Readable, onChunk: (chunk: Buffer) => ChunkVe
 
 /**
  * Reads `stream` into one Buffer of at most `limit` bytes. When the stream contains more, the bytes read
- * so far are dropped, the stream is left paused (see `readChunks`) and the result says how many
+ * so far are dropped, the stream is left paused (see `readChunks`) and the result gives how many
  * bytes were seen. It never keeps more than `limit` bytes plus one chunk.
  */
 export async function readBounded(stream: Readable, limit: number): Promise<BoundedRead> {
