@@ -1,28 +1,34 @@
-import { constants, verify, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 
-/** The outcome of checking one notation signature; `notes` name what offline checks left out. */
-export type NotationCheck =
-  | { verified: true; identity: string; signingTime: string; notes: string[] }
-  | { verified: false; reason: string; notes: string[] };
+import {
+  checkStrictly,
+  type NotationAlgorithm,
+  type NotationCheck,
+  notationCriticalHeaders,
+  type NotationEnvelope,
+  notationPayloadType,
+} from './notation-envelope.js';
+import { readCertificateChain } from './notation-certificates.js';
 
-/** JWS algorithms notation signs with, and the hash and key form each one uses. */
-const algorithms: Record<string, { hash: string; pss: boolean }> = {
-  PS256: { hash: 'sha256', pss: true },
-  PS384: { hash: 'sha384', pss: true },
-  PS512: { hash: 'sha512', pss: true },
-  ES256: { hash: 'sha256', pss: false },
-  ES384: { hash: 'sha384', pss: false },
-  ES512: { hash: 'sha512', pss: false },
+export type { NotationCheck } from './notation-envelope.js';
+
+/** The media type of a notation signature in the JWS JSON serialization. */
+export const jwsMediaType = 'application/jose+json';
+
+/** JWS algorithms notation signs with. */
+const algorithms: Record<string, NotationAlgorithm> = {
+  PS256: { name: 'PS256', hash: 'sha256', pss: true },
+  PS384: { name: 'PS384', hash: 'sha384', pss: true },
+  PS512: { name: 'PS512', hash: 'sha512', pss: true },
+  ES256: { name: 'ES256', hash: 'sha256', pss: false, curve: 'prime256v1' },
+  ES384: { name: 'ES384', hash: 'sha384', pss: false, curve: 'secp384r1' },
+  ES512: { name: 'ES512', hash: 'sha512', pss: false, curve: 'secp521r1' },
 };
-
-/** Critical protected headers this check understands. */
-const knownCritical = new Set(['io.cncf.notary.signingScheme', 'io.cncf.notary.expiry']);
-
-const offlineNotes = ['certificate revocation was not checked'];
 
 interface ProtectedHeader {
   alg?: unknown;
   crit?: unknown;
+  cty?: unknown;
   'io.cncf.notary.signingScheme'?: unknown;
   'io.cncf.notary.signingTime'?: unknown;
   'io.cncf.notary.expiry'?: unknown;
@@ -31,8 +37,9 @@ interface ProtectedHeader {
 /**
  * Checks a notation signature in the JWS JSON serialization against a trust store of CA
  * certificates: the certificate chain in `x5c` must lead to a trusted certificate and be valid at the
- * signing time, the signature must be unexpired and verify over the protected header and payload,
- * and the payload must name `subjectDigest`. Every problem becomes a reason; nothing here throws.
+ * signing time and at `now`, the signature must be unexpired and verify over the protected header
+ * and payload, and the payload must name `subjectDigest`. Every problem becomes a reason; nothing
+ * here throws. Trust policies, with their levels and identities, are applied by `verifyNotationSignature`.
  */
 export function verifyNotationJws(
   envelope: Buffer,
@@ -40,94 +47,97 @@ export function verifyNotationJws(
   trustStore: readonly X509Certificate[],
   now: Date = new Date(),
 ): NotationCheck {
-  const fail = (reason: string): NotationCheck => ({ verified: false, reason, notes: offlineNotes });
+  return checkStrictly(parseNotationJws(envelope), subjectDigest, trustStore, now);
+}
+
+/**
+ * Reads a notation JWS envelope (JSON serialization) and its protected header, or returns why it is
+ * not one. The algorithm must be one notation signs with, and `crit` may name only headers this
+ * reader understands. The signing scheme must be `notary.x509`, and the times must be RFC 3339.
+ */
+export function parseNotationJws(envelope: Buffer): NotationEnvelope | { problem: string } {
   const parts = envelopeParts(envelope);
 
   if ('problem' in parts) {
-    return fail(parts.problem);
+    return parts;
   }
 
   const header = jsonOf<ProtectedHeader>(decodeBase64Url(parts.protected));
 
   if (header === undefined) {
-    return fail('the protected header is not base64url JSON');
+    return { problem: 'the protected header is not base64url JSON' };
   }
 
   const algorithm = typeof header.alg === 'string' ? algorithms[header.alg] : undefined;
 
   if (algorithm === undefined) {
-    return fail(`the algorithm ${JSON.stringify(header.alg)} is not one notation signs with`);
+    return { problem: `the algorithm ${JSON.stringify(header.alg)} is not one notation signs with` };
   }
 
   const critical: unknown[] = Array.isArray(header.crit) ? (header.crit as unknown[]) : [];
-  const unknown = critical.find((name) => typeof name !== 'string' || !knownCritical.has(name));
+  const unknown = critical.find((name) => typeof name !== 'string' || !notationCriticalHeaders.has(name));
 
   if (unknown !== undefined) {
-    return fail(`the critical header ${JSON.stringify(unknown)} is not supported`);
+    return { problem: `the critical header ${JSON.stringify(unknown)} is not supported` };
+  }
+
+  if (header.cty !== notationPayloadType) {
+    return { problem: `the content type ${JSON.stringify(header.cty)} is not ${notationPayloadType}` };
   }
 
   if (header['io.cncf.notary.signingScheme'] !== 'notary.x509') {
-    return fail(
-      `the signing scheme ${JSON.stringify(header['io.cncf.notary.signingScheme'])} is not supported; only notary.x509 is`,
-    );
+    return {
+      problem: `the signing scheme ${JSON.stringify(header['io.cncf.notary.signingScheme'])} is not supported; only notary.x509 is`,
+    };
   }
 
   const signingTime = dateOf(header['io.cncf.notary.signingTime']);
 
   if (signingTime === undefined) {
-    return fail('the protected header has no valid io.cncf.notary.signingTime');
+    return { problem: 'the protected header has no valid io.cncf.notary.signingTime' };
   }
 
-  const expiry = header['io.cncf.notary.expiry'];
+  const written = header['io.cncf.notary.expiry'];
+  const expiry = dateOf(written);
 
-  if (expiry !== undefined && (dateOf(expiry)?.getTime() ?? 0) <= now.getTime()) {
-    return fail(`the signature expired at ${JSON.stringify(expiry)}`);
+  if (written !== undefined && expiry === undefined) {
+    return { problem: `the io.cncf.notary.expiry ${JSON.stringify(written)} is not an RFC 3339 time` };
   }
 
-  const chain = chainProblem(parts.certificates, trustStore, signingTime);
-
-  if (chain !== undefined) {
-    return fail(chain);
-  }
-
-  const leaf = parts.certificates[0];
-  const signed = Buffer.from(`${parts.protected}.${parts.payload}`, 'ascii');
   const signature = decodeBase64Url(parts.signature);
+  const payload = decodeBase64Url(parts.payload);
 
-  if (signature === undefined || !checks(leaf, algorithm, signed, signature)) {
-    return fail('the signature does not verify with the signing certificate');
-  }
-
-  const payload = jsonOf<{ targetArtifact?: { digest?: unknown } }>(decodeBase64Url(parts.payload));
-  const digest = payload?.targetArtifact?.digest;
-
-  if (typeof digest !== 'string') {
-    return fail('the payload names no target artifact digest');
-  }
-
-  if (digest !== subjectDigest) {
-    return fail(`the payload names the artifact ${digest}, not ${subjectDigest}`);
+  if (signature === undefined || payload === undefined) {
+    return { problem: 'the payload or signature is not base64url' };
   }
 
   return {
-    verified: true,
-    identity: leaf.subject,
-    signingTime: signingTime.toISOString(),
-    notes: offlineNotes,
+    algorithm,
+    signingTime,
+    expiry: expiry === undefined ? undefined : { at: expiry, written: JSON.stringify(written) },
+    certificates: parts.certificates,
+    signedBytes: Buffer.from(`${parts.protected}.${parts.payload}`, 'ascii'),
+    signature,
+    payload,
+    hasTimestamp: parts.hasTimestamp,
   };
 }
 
+interface JwsParts {
+  protected: string;
+  payload: string;
+  signature: string;
+  certificates: X509Certificate[];
+  hasTimestamp: boolean;
+}
+
 /** Reads the envelope's parts and certificates, or why it cannot. */
-function envelopeParts(
-  envelope: Buffer,
-):
-  | { protected: string; payload: string; signature: string; certificates: X509Certificate[] }
-  | { problem: string } {
+function envelopeParts(envelope: Buffer): JwsParts | { problem: string } {
   const json = jsonOf<{
     protected?: unknown;
     payload?: unknown;
     signature?: unknown;
-    header?: { x5c?: unknown };
+    header?: { x5c?: unknown; 'io.cncf.notary.timestampSignature'?: unknown };
   }>(envelope);
 
   if (json === undefined) {
@@ -146,72 +156,22 @@ function envelopeParts(
     return { problem: 'the envelope has no x5c certificate chain' };
   }
 
-  try {
-    const certificates = x5c.map((entry) => new X509Certificate(Buffer.from(entry, 'base64')));
-
-    return { protected: protectedHeader, payload, signature, certificates };
-  } catch (error) {
-    return { problem: `a certificate of the x5c chain cannot be read: ${(error as Error).message}` };
-  }
-}
-
-/** Checks that each certificate is issued by the next, the last by a trusted one, all valid at `time`. */
-function chainProblem(
-  chain: readonly X509Certificate[],
-  trustStore: readonly X509Certificate[],
-  time: Date,
-): string | undefined {
-  for (const certificate of chain) {
-    if (time < new Date(certificate.validFrom) || time > new Date(certificate.validTo)) {
-      return `the certificate "${certificate.subject}" was not valid at the signing time ${time.toISOString()}`;
-    }
-  }
-
-  for (let index = 0; index + 1 < chain.length; index++) {
-    if (!issuedBy(chain[index], chain[index + 1])) {
-      return `the certificate "${chain[index].subject}" is not issued by the next one in the chain`;
-    }
-  }
-
-  const last = chain[chain.length - 1];
-  const trusted = trustStore.some(
-    (root) => root.fingerprint256 === last.fingerprint256 || issuedBy(last, root),
+  const certificates = readCertificateChain(
+    x5c.map((entry) => Buffer.from(entry, 'base64')),
+    'x5c',
   );
 
-  return trusted
-    ? undefined
-    : `the certificate chain of "${chain[0].subject}" leads to no certificate of the trust store`;
-}
-
-function issuedBy(certificate: X509Certificate, issuer: X509Certificate): boolean {
-  return certificate.checkIssued(issuer) && certificate.verify(issuer.publicKey);
-}
-
-function checks(
-  leaf: X509Certificate,
-  algorithm: { hash: string; pss: boolean },
-  signed: Buffer,
-  signature: Buffer,
-): boolean {
-  try {
-    if (algorithm.pss) {
-      return verify(
-        algorithm.hash,
-        signed,
-        {
-          key: leaf.publicKey,
-          padding: constants.RSA_PKCS1_PSS_PADDING,
-          saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
-        },
-        signature,
-      );
-    }
-
-    // JWS writes ECDSA signatures as the raw r and s values, not as DER.
-    return verify(algorithm.hash, signed, { key: leaf.publicKey, dsaEncoding: 'ieee-p1363' }, signature);
-  } catch {
-    return false;
+  if ('problem' in certificates) {
+    return certificates;
   }
+
+  return {
+    protected: protectedHeader,
+    payload,
+    signature,
+    certificates,
+    hasTimestamp: json.header?.['io.cncf.notary.timestampSignature'] !== undefined,
+  };
 }
 
 function dateOf(value: unknown): Date | undefined {
