@@ -6,6 +6,7 @@ import { AddLifecycleIndexes1796700000000 } from './1796700000000-add-lifecycle-
 import { AddJobReports1796800000000 } from './1796800000000-add-job-reports.js';
 import { AddVulnerabilityDatabase1796900000000 } from './1796900000000-add-vulnerability-database.js';
 import { AddImageScans1797000000000 } from './1797000000000-add-image-scans.js';
+import { AddSigning1797100000000 } from './1797100000000-add-signing.js';
 
 /** Every migration in the order it runs; add new ones at the end and never edit one that has landed. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   AddJobReports1796800000000,
   AddVulnerabilityDatabase1796900000000,
   AddImageScans1797000000000,
+  AddSigning1797100000000,
 ];

@@ -190,6 +190,11 @@ async function readBody(
     return Object.fromEntries(new URLSearchParams(text));
   }
 
+  // Public keys and certificates for signature checks are uploaded as they are stored on disk.
+  if (mediaType === 'application/x-pem-file') {
+    return text;
+  }
+
   if (mediaType !== undefined && mediaType !== 'application/json' && !mediaType.endsWith('+json')) {
     throw Object.assign(new Error(`request bodies must be JSON or a form, not ${mediaType}`), {
       statusCode: 415,

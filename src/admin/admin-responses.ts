@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 import { VulnerabilitySummaryView } from './scan-views.js';
+import { SignatureSummaryView } from './signing-views.js';
 
 /**
  * Response shapes of the admin API, declared as classes so that the OpenAPI document describes them.
@@ -144,6 +145,12 @@ export class TagView {
       'Findings of the tagged image, or of the images of a tagged index, added up; null when none was scanned.',
   })
   vulnerabilities: VulnerabilitySummaryView | null;
+
+  @ApiProperty({
+    type: () => SignatureSummaryView,
+    description: "The verdict on the tagged manifest's signatures.",
+  })
+  signature: SignatureSummaryView;
 }
 
 export class TagListView {

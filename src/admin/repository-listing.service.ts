@@ -9,6 +9,7 @@ import {
   type TagSummary,
 } from '../metadata/stores/repository-summary.store.js';
 import { ScanResultStore, type ScanSummaryRow } from '../metadata/stores/scan-result.store.js';
+import { SignatureVerifier } from '../signing/signature-verifier.service.js';
 import { UpstreamRoutes } from '../upstream/upstream-routes.js';
 import type { ListRepositoriesQuery, PageQuery } from './admin-requests.js';
 import type { RepositoryListView, RepositoryView, TagListView, TagView } from './admin-responses.js';
@@ -30,6 +31,7 @@ export class RepositoryListing {
     @Inject(RepositoryPermissions) private readonly permissions: RepositoryPermissions,
     @Inject(ImageMeasurer) private readonly measurer: ImageMeasurer,
     @Inject(ScanResultStore) private readonly scans: ScanResultStore,
+    @Inject(SignatureVerifier) private readonly signatures: SignatureVerifier,
   ) {}
 
   async repositories(subject: Subject, query: ListRepositoriesQuery): Promise<RepositoryListView> {
@@ -94,8 +96,17 @@ export class RepositoryListing {
       page.items.map((tag) => tag.digest),
     );
 
+    const verdicts = this.signatures.verdicts(
+      repository,
+      page.items.map((tag) => tag.digest),
+    );
+
     for (const tag of page.items) {
-      items.push(await this.tagView(repository, tag, scans.get(tag.digest)));
+      const verdict = verdicts.get(tag.digest);
+      const signer = verdict?.signatures.find((signature) => signature.verified)?.signer;
+      const signature = { state: verdict?.state ?? 'unsigned', ...(signer === undefined ? {} : { signer }) };
+
+      items.push({ ...(await this.tagView(repository, tag, scans.get(tag.digest))), signature });
     }
 
     return {
@@ -160,7 +171,7 @@ export class RepositoryListing {
     repository: string,
     tag: TagSummary,
     scans: ScanSummaryRow[] | undefined,
-  ): Promise<TagView> {
+  ): Promise<Omit<TagView, 'signature'>> {
     const measure = await this.measurer.measure(repository, tag.digest, tag.manifestSize);
 
     return {

@@ -25,6 +25,7 @@ class IgnoredActivity extends ActivityObserver {
   recordScrub(): void {}
   recordGc(): void {}
   recordEviction(): void {}
+  recordSignatureCheck(): void {}
   recordScan(): void {}
 }
 

@@ -72,6 +72,9 @@ export abstract class ActivityObserver {
   /** Counts an image scan that ended. */
   abstract recordScan(summary: ScanSummary): void;
 
+  /** Counts one signature checked: `kind` is cosign, sigstore-bundle or notation. */
+  abstract recordSignatureCheck(kind: string, verified: boolean): void;
+
   /** Counts an image evicted from the cache of `upstream`, which then stores `bytes` less. */
   abstract recordEviction(upstream: string, bytes: number): void;
 }

@@ -272,6 +272,17 @@ export class PullRefusedByPolicyError extends DomainError {
     );
   }
 
+  /**
+   * Refuses an image without a verified signature where a policy or an `onlySigned` upstream requires
+   * one; `why` says what its signatures showed.
+   */
+  static forSignature(name: string, digest: string, why: string): PullRefusedByPolicyError {
+    return new PullRefusedByPolicyError(
+      `pull of ${name}@${digest} refused by policy: a verified signature is required, and ${why}`,
+      { name, digest },
+    );
+  }
+
   /** Refuses an image whose scan could not read every layer, so that its findings may be missing. */
   static forIncompleteScan(name: string, digest: string): PullRefusedByPolicyError {
     return new PullRefusedByPolicyError(

@@ -18,6 +18,26 @@ export interface ServedManifest {
   requestId: string;
 }
 
+/** A manifest fetched from an upstream, before the cache stores it. */
+export interface CacheCandidate {
+  /** The local repository, `<prefix>/<name>`. */
+  repository: string;
+  digest: string;
+  mediaType: string;
+  bytes: Buffer;
+  /** The tag it was fetched by, if any. */
+  tag?: string;
+  /** The digest of its `subject`, when it is a referrer. */
+  subjectDigest?: string;
+  artifactType: string | null;
+}
+
+/**
+ * Decides whether a fetched manifest may enter the cache; it throws a domain error to refuse, and the
+ * manifest is then neither stored nor served.
+ */
+export type CacheAdmission = (candidate: CacheCandidate) => Promise<void>;
+
 /**
  * Decides whether a manifest may be served; it throws a domain error to refuse. Checks run on every
  * manifest GET, so they are synchronous and read only what is cached or cheap.
@@ -26,12 +46,14 @@ export type PullCheck = (manifest: ServedManifest) => void;
 
 /**
  * Lets later modules follow stored manifests and veto pulls without the distribution and upstream
- * modules depending on them: scanning listens for stored images and registers its pull policy here.
+ * modules depending on them: scanning listens for stored images and registers its pull policy here, and
+ * signing also decides which upstream images the cache takes.
  * Listeners run after the store and must not throw; a failing check refuses the pull.
  */
 export class ManifestHooks {
   private readonly listeners: ((manifest: StoredManifest) => void)[] = [];
   private readonly checks: PullCheck[] = [];
+  private readonly admissions: CacheAdmission[] = [];
 
   onStored(listener: (manifest: StoredManifest) => void): void {
     this.listeners.push(listener);
@@ -39,6 +61,17 @@ export class ManifestHooks {
 
   addPullCheck(check: PullCheck): void {
     this.checks.push(check);
+  }
+
+  addCacheAdmission(admission: CacheAdmission): void {
+    this.admissions.push(admission);
+  }
+
+  /** Runs every cache admission in turn; the first that throws refuses the manifest. */
+  async admit(candidate: CacheCandidate): Promise<void> {
+    for (const admission of this.admissions) {
+      await admission(candidate);
+    }
   }
 
   stored(manifest: StoredManifest): void {

@@ -291,6 +291,99 @@ export class ScanningConfig {
   policies: ScanPolicyRule[] = [];
 }
 
+/** Keyless (Fulcio certificate) signers whose sigstore bundles are trusted. */
+export class SigstoreIdentityConfig {
+  /** The certificate's subject: the URI or email in its subject alternative name. */
+  @MinLength(1)
+  @IsString()
+  subject: string;
+
+  /** The OIDC issuer recorded in the certificate, such as `https://token.actions.githubusercontent.com`. */
+  @MinLength(1)
+  @IsString()
+  issuer: string;
+}
+
+export class CosignTrustConfig {
+  /** PEM public key files (ECDSA, RSA or Ed25519); each key is reported under its file name. */
+  @IsArray()
+  @MinLength(1, { each: true })
+  @IsString({ each: true })
+  publicKeys: string[] = [];
+
+  /** A sigstore trusted root (`trusted_root.json`) for keyless bundles and transparency log entries. */
+  @IsOptional()
+  @MinLength(1)
+  @IsString()
+  trustedRoot?: string;
+
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => SigstoreIdentityConfig)
+  identities: SigstoreIdentityConfig[] = [];
+}
+
+export class NotationTrustConfig {
+  /**
+   * Trust stores by `type:name` (such as `ca:release`), each a list of PEM files of CA or signing
+   * certificates, as notation's trust policies name them.
+   */
+  @IsObject()
+  @ValidateBy({
+    name: 'trustStoreMap',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'object' &&
+        value !== null &&
+        Object.entries(value).every(
+          ([name, files]) =>
+            /^(ca|signingAuthority|tsa):[A-Za-z0-9_.-]+$/.test(name) &&
+            Array.isArray(files) &&
+            files.every((file) => typeof file === 'string' && file.length > 0),
+        ),
+      defaultMessage: () =>
+        '$property must map names such as "ca:release" (type ca, signingAuthority or tsa) to lists of PEM files',
+    },
+  })
+  trustStores: Record<string, string[]> = {};
+
+  /**
+   * A notation trust policy file (JSON, version 1.0). Without one, every repository is verified
+   * strictly against all trust stores, with any identity.
+   */
+  @IsOptional()
+  @MinLength(1)
+  @IsString()
+  trustPolicy?: string;
+}
+
+/** Refuses pulls of images in the repositories matching `repositories` without a verified signature. */
+export class SigningPolicyRule {
+  /** Repository glob: `*` matches within one path segment, `**` across segments. */
+  @MinLength(1)
+  @IsString()
+  repositories: string;
+
+  @IsBoolean()
+  requireVerified = true;
+}
+
+export class SigningConfig {
+  @ValidateNested()
+  @Type(() => CosignTrustConfig)
+  cosign: CosignTrustConfig = new CosignTrustConfig();
+
+  @ValidateNested()
+  @Type(() => NotationTrustConfig)
+  notation: NotationTrustConfig = new NotationTrustConfig();
+
+  /** Pull policies, the first matching a repository applies to it; without one, every pull is allowed. */
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => SigningPolicyRule)
+  policies: SigningPolicyRule[] = [];
+}
+
 export class DatabaseConfig {
   @IsIn(['sqlite', 'postgres'])
   type: 'sqlite' | 'postgres' = 'sqlite';
@@ -352,6 +445,13 @@ export class UpstreamConfig {
   @sizeAsText
   @Matches(sizePattern, { message: sizeMessage })
   maxSize?: string;
+
+  /**
+   * Cache and serve only images whose signatures verify against `signing`'s trust. The image's
+   * signatures and other referrers are fetched from the upstream with it.
+   */
+  @IsBoolean()
+  onlySigned = false;
 }
 
 export class StatisticsConfig {
@@ -618,4 +718,8 @@ export class WharfConfig {
   @ValidateNested()
   @Type(() => ScanningConfig)
   scanning: ScanningConfig = new ScanningConfig();
+
+  @ValidateNested()
+  @Type(() => SigningConfig)
+  signing: SigningConfig = new SigningConfig();
 }

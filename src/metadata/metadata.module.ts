@@ -16,6 +16,7 @@ import { ManifestStore } from './stores/manifest.store.js';
 import { RepositoryStore } from './stores/repository.store.js';
 import { RepositorySummaryStore } from './stores/repository-summary.store.js';
 import { SessionStore } from './stores/session.store.js';
+import { SigningStore } from './stores/signing.store.js';
 import { StorageStatisticsStore } from './stores/storage-statistics.store.js';
 import { UploadSessionStore } from './stores/upload-session.store.js';
 import { UpstreamCacheStore } from './stores/upstream-cache.store.js';
@@ -80,6 +81,7 @@ const stores = [
   LifecycleStore,
   ScanResultStore,
   VulnerabilityStore,
+  SigningStore,
   PullTimes,
 ];
 

@@ -3,6 +3,7 @@ import type { Provider } from '@nestjs/common';
 import type { Gauge } from 'prom-client';
 
 import { ScanResultStore } from '../metadata/stores/scan-result.store.js';
+import { SigningStore } from '../metadata/stores/signing.store.js';
 import { type StorageStatistics, StorageStatisticsSnapshot } from './storage-statistics-snapshot.js';
 
 /**
@@ -42,6 +43,8 @@ export const metricNames = {
   scans: 'wharf_scans_total',
   scanDuration: 'wharf_scan_duration_seconds',
   scannedImages: 'wharf_scanned_images',
+  signatureChecks: 'wharf_signature_checks_total',
+  signedImages: 'wharf_signed_images',
   findings: 'wharf_vulnerability_findings',
 } as const;
 
@@ -104,6 +107,21 @@ const scanGauges: Provider[] = [
   }),
 ];
 
+/** Images with stored signatures, by verdict, read from the metadata database when Prometheus scrapes. */
+const signedImagesGauge = makeGaugeProvider({
+  name: metricNames.signedImages,
+  help: 'Images with a stored signature, by verdict: verified (a signature verified against the configured trust) or unverified (signed, but none verified). Counted per repository, read from the metadata database at scrape time.',
+  labelNames: ['state'],
+  inject: [SigningStore],
+  collect(this: Gauge<string>, store: SigningStore) {
+    const counts = store.countByState();
+
+    for (const state of ['verified', 'unverified']) {
+      this.set({ state }, counts[state] ?? 0);
+    }
+  },
+});
+
 /** Gauges read from the metadata database when Prometheus scrapes, one query for all of them. */
 function storageGauge(name: string, help: string, read: (statistics: StorageStatistics) => number): Provider {
   return makeGaugeProvider({
@@ -124,6 +142,12 @@ function storageGauge(name: string, help: string, read: (statistics: StorageStat
 /** Providers of every Wharf metric, injectable with `@InjectMetric(name)`. */
 export const metricProviders: Provider[] = [
   ...scanGauges,
+  signedImagesGauge,
+  makeCounterProvider({
+    name: metricNames.signatureChecks,
+    help: 'Signatures checked, by kind (cosign, sigstore-bundle or notation) and result (verified or unverified). A signature counts each time its image is checked, such as after a trust change.',
+    labelNames: ['kind', 'result'],
+  }),
   makeGaugeProvider({
     name: metricNames.info,
     help: 'Always 1. The version label is the running Wharf version.',

@@ -48,6 +48,7 @@ function createMetrics(upstreamPrefixes: string[]): { metrics: WharfMetrics; reg
     counter(metricNames.cacheEvictedBytes, ['upstream']),
     counter(metricNames.scans, ['result', 'reason']),
     new Histogram({ name: metricNames.scanDuration, help: 'scans', registers }),
+    counter(metricNames.signatureChecks, ['kind', 'result']),
   );
 
   return { metrics, registry };

@@ -18,6 +18,9 @@ import { metricNames } from './metric-definitions.js';
 /** Reasons a scan was queued, the `reason` label of `wharf_scans_total`. */
 const scanReasons = new Set(['push', 'cache', 'database', 'request', 'backfill']);
 
+/** Signature formats, the `kind` label of `wharf_signature_checks_total`. */
+const signatureKinds = new Set(['cosign', 'sigstore-bundle', 'notation']);
+
 /** Kinds of upstream failure counted in `wharf_upstream_errors_total`; anything else counts as `other`. */
 const upstreamErrorKinds = new Set([
   'timeout',
@@ -74,6 +77,7 @@ export class WharfMetrics implements ActivityObserver {
     @InjectMetric(metricNames.cacheEvictedBytes) private readonly cacheEvictedBytes: Counter<string>,
     @InjectMetric(metricNames.scans) private readonly scans: Counter<string>,
     @InjectMetric(metricNames.scanDuration) private readonly scanDuration: Histogram<string>,
+    @InjectMetric(metricNames.signatureChecks) private readonly signatureChecks: Counter<string>,
   ) {
     this.upstreamPrefixes = new Set(config.upstreams.map((upstream) => upstream.prefix));
     info.set({ version: findPackage(import.meta.url).version }, 1);
@@ -167,6 +171,13 @@ export class WharfMetrics implements ActivityObserver {
       reason: scanReasons.has(summary.reason) ? summary.reason : 'other',
     });
     this.scanDuration.observe(summary.durationSeconds);
+  }
+
+  recordSignatureCheck(kind: string, verified: boolean): void {
+    this.signatureChecks.inc({
+      kind: signatureKinds.has(kind) ? kind : 'other',
+      result: verified ? 'verified' : 'unverified',
+    });
   }
 
   recordEviction(upstream: string, bytes: number): void {

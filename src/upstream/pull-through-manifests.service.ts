@@ -220,6 +220,15 @@ export class PullThroughManifests {
       const digest = this.verifiedDigest(target, reference, bytes, response.headers['docker-content-digest']);
       const parsed = this.parse(target, bytes, mediaType);
 
+      await this.hooks?.admit({
+        repository: target.localName,
+        digest: digest.toString(),
+        mediaType: parsed.mediaType,
+        bytes,
+        tag,
+        subjectDigest: parsed.subject?.digest,
+        artifactType: parsed.artifactType,
+      });
       await this.uploads.writeBytes(bytes, digest, () =>
         this.cache.saveFetchedManifest({
           manifest: {

@@ -1051,15 +1051,20 @@ describe('admin API', () => {
         'DELETE /api/v1/apikeys/{id}',
         'DELETE /api/v1/repositories/{name}/manifests/{digest}',
         'DELETE /api/v1/repositories/{name}/tags/{tag}',
+        'DELETE /api/v1/signing/cosign/keys/{name}',
+        'DELETE /api/v1/signing/notation/trust-policy',
+        'DELETE /api/v1/signing/notation/trust-stores/{store}/certificates/{name}',
         'GET /api/v1/apikeys',
         'GET /api/v1/gc',
         'GET /api/v1/repositories',
         'GET /api/v1/repositories/{name}',
         'GET /api/v1/repositories/{name}/manifests/{digest}',
         'GET /api/v1/repositories/{name}/manifests/{digest}/sbom',
+        'GET /api/v1/repositories/{name}/manifests/{digest}/signatures',
         'GET /api/v1/repositories/{name}/manifests/{digest}/vulnerabilities',
         'GET /api/v1/repositories/{name}/tags',
         'GET /api/v1/scrub',
+        'GET /api/v1/signing/trust',
         'GET /api/v1/system',
         'GET /api/v1/upstreams',
         'GET /api/v1/upstreams/history',
@@ -1070,8 +1075,12 @@ describe('admin API', () => {
         'POST /api/v1/gc',
         'POST /api/v1/scans',
         'POST /api/v1/scrub',
+        'POST /api/v1/signing/trust/reload',
         'POST /api/v1/vulndb/import',
         'POST /api/v1/vulndb/refresh',
+        'PUT /api/v1/signing/cosign/keys/{name}',
+        'PUT /api/v1/signing/notation/trust-policy',
+        'PUT /api/v1/signing/notation/trust-stores/{store}/certificates/{name}',
       ]);
     });
 
@@ -1085,7 +1094,8 @@ describe('admin API', () => {
           !path.startsWith('/api/v1/gc') &&
           !path.startsWith('/api/v1/scans') &&
           !path.startsWith('/api/v1/vulndb') &&
-          !path.startsWith('/api/v1/vulnerabilities')
+          !path.startsWith('/api/v1/vulnerabilities') &&
+          !path.startsWith('/api/v1/signing')
         ) {
           continue;
         }

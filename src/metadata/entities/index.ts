@@ -8,6 +8,7 @@ import { OidcLoginEntity } from './oidc-login.entity.js';
 import { RepositoryBlobEntity } from './repository-blob.entity.js';
 import { RepositoryEntity } from './repository.entity.js';
 import { SessionEntity } from './session.entity.js';
+import { SignatureVerdictEntity, SigningTrustEntity } from './signing.entity.js';
 import { TagEntity } from './tag.entity.js';
 import { UploadSessionEntity } from './upload-session.entity.js';
 import { UpstreamErrorEntity } from './upstream-error.entity.js';
@@ -41,6 +42,8 @@ export const entities = [
   VulnerabilityEntity,
   VulnerabilityPackageEntity,
   VulnerabilityDatabaseEntity,
+  SigningTrustEntity,
+  SignatureVerdictEntity,
 ];
 
 export {
@@ -55,6 +58,8 @@ export {
   RepositoryEntity,
   ScanAdvisoryEntity,
   SessionEntity,
+  SignatureVerdictEntity,
+  SigningTrustEntity,
   TagEntity,
   UploadSessionEntity,
   UpstreamErrorEntity,
