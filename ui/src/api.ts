@@ -67,6 +67,35 @@ export interface Tag {
   lastPullAt: string | null;
   /** Findings of the tagged image or of the images of a tagged index, or null when none was scanned. */
   vulnerabilities: VulnerabilitySummary | null;
+  signature: SignatureSummary;
+}
+
+/**
+ * Config media types of container images. For an image manifest, the tag listing reports its config
+ * type as `artifactType`.
+ */
+const imageConfigMediaTypes: ReadonlySet<string> = new Set([
+  'application/vnd.oci.image.config.v1+json',
+  'application/vnd.docker.container.image.v1+json',
+]);
+
+/**
+ * Cosign's tags for what it attaches to an image, named after the image digest: `sha256-<hex>.sig`
+ * for signatures, `.att` for attestations and `.sbom` for SBOMs. Their manifests use an image config.
+ */
+const cosignAttachmentTag = /^sha256-[0-9a-f]{64}\.(sig|att|sbom)$/;
+
+/**
+ * Tells whether an artifact type marks an artifact, such as an SBOM or a signature, rather than a
+ * container image. Null, as for an image manifest without the field or for an index, is not one.
+ */
+export function isArtifactType(artifactType: string | null): boolean {
+  return artifactType !== null && !imageConfigMediaTypes.has(artifactType);
+}
+
+/** Tells whether a tag names an artifact, including cosign's signature, attestation and SBOM tags. */
+export function isArtifactTag(tag: Pick<Tag, 'name' | 'artifactType'>): boolean {
+  return isArtifactType(tag.artifactType) || cosignAttachmentTag.test(tag.name);
 }
 
 export interface TagPage extends Page<Tag> {
@@ -306,6 +335,54 @@ export interface ScanStarted {
 
 export type SbomFormat = 'spdx' | 'cyclonedx';
 
+/**
+ * The verdict on a manifest's signatures. `verified`: at least one signature verified against the
+ * configured trust. `unverified`: signatures are stored, but none verified. `unsigned`: none is stored.
+ */
+export type SignatureState = 'verified' | 'unverified' | 'unsigned';
+
+/** The short form of a verdict in tag listings, for badges. */
+export interface SignatureSummary {
+  state: SignatureState;
+  /** The key name or certificate identity of the first verified signature. */
+  signer?: string;
+}
+
+export type SignatureKind = 'cosign' | 'sigstore-bundle' | 'notation';
+
+/** One stored signature of an image and the outcome of checking it. */
+export interface Signature {
+  kind: SignatureKind;
+  /** Digest of the manifest that carries the signature. */
+  manifest: string;
+  /** The cosign signature tag, `sha256-<hex>.sig`. */
+  tag?: string;
+  /** Digest of the layer that contains the signature, envelope or bundle. */
+  layer?: string;
+  verified: boolean;
+  /** The reason the signature is not verified. */
+  reason?: string;
+  /** The key name or certificate identity that verified it. */
+  signer?: string;
+  signingTime?: string;
+  /** Checks that offline verification did not make, such as certificate revocation. */
+  notes: string[];
+}
+
+export interface SignatureVerdict {
+  repository: string;
+  digest: string;
+  state: SignatureState;
+  /** True when an index of the repository that lists this image has a verified signature. */
+  verifiedThroughIndex: boolean;
+  /** Whether pulls of the repository need a verified signature. */
+  required: boolean;
+  /** False while the signatures wait to be checked again after a change of trust. */
+  current: boolean;
+  evaluatedAt: string | null;
+  signatures: Signature[];
+}
+
 /** A failed request: the HTTP status (0 when the server could not be reached) and the server's message. */
 export class ApiError extends Error {
   constructor(
@@ -489,6 +566,14 @@ export function getVulnerabilities(
   signal?: AbortSignal,
 ): Promise<ImageVulnerabilities> {
   return request(`${manifestPath(repository, digest)}/vulnerabilities`, { signal });
+}
+
+export function getSignatures(
+  repository: string,
+  digest: string,
+  signal?: AbortSignal,
+): Promise<SignatureVerdict> {
+  return request(`${manifestPath(repository, digest)}/signatures`, { signal });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { useRef } from 'preact/hooks';
 
-import { getManifest, type Descriptor, type ManifestDetails } from '../api';
+import { getManifest, isArtifactType, type Descriptor, type ManifestDetails } from '../api';
 import { CommandBox } from '../components/CopyButton';
 import { ErrorState, isNotFound, Loading, NotFound } from '../components/states';
 import { formatBytes, formatPlatform, shortDigest } from '../format';
@@ -16,6 +16,7 @@ import {
   LayersSection,
 } from './ImageSections';
 import { ReferrersSection } from './Referrers';
+import { SignaturesTab } from './SignaturesTab';
 import { VulnerabilitiesTab } from './VulnerabilitiesTab';
 
 const indexMediaTypes = new Set([
@@ -29,16 +30,19 @@ interface Origin {
   index: string | null;
 }
 
-type ImageTab = 'overview' | 'vulnerabilities';
+type ImageTab = 'overview' | 'vulnerabilities' | 'signatures';
 
 const imageTabs: { id: ImageTab; label: string }[] = [
   { id: 'overview', label: 'Overview' },
   { id: 'vulnerabilities', label: 'Vulnerabilities' },
+  { id: 'signatures', label: 'Signatures' },
 ];
 
 /** Reads the open tab from the `tab` query parameter, so that links and reloads keep it. */
 function tabOf(location: Location): ImageTab {
-  return location.search.get('tab') === 'vulnerabilities' ? 'vulnerabilities' : 'overview';
+  const tab = imageTabs.find((entry) => entry.id === location.search.get('tab'));
+
+  return tab?.id ?? 'overview';
 }
 
 export function ImagePage({
@@ -112,7 +116,7 @@ function ManifestView({
 }) {
   const isIndex = indexMediaTypes.has(details.mediaType) || details.manifests.length > 0;
   const kind = manifestKind(details, isIndex);
-  // Artifacts such as SBOMs and signatures are not scanned, so they have no Vulnerabilities tab.
+  // Artifacts such as SBOMs and signatures are not scanned and get no signature badge, so they have no tabs.
   const scannable = kind !== 'Artifact';
   const platform =
     details.config?.os && details.config.architecture
@@ -167,10 +171,12 @@ function ManifestView({
         <>
           <TabList selected={tab} onSelect={onSelectTab} />
           <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} tabIndex={0}>
-            {tab === 'vulnerabilities' ? (
+            {tab === 'overview' && <Overview details={details} origin={origin} isIndex={isIndex} />}
+            {tab === 'vulnerabilities' && (
               <VulnerabilitiesTab repository={details.repository} digest={details.digest} />
-            ) : (
-              <Overview details={details} origin={origin} isIndex={isIndex} />
+            )}
+            {tab === 'signatures' && (
+              <SignaturesTab repository={details.repository} digest={details.digest} isIndex={isIndex} />
             )}
           </div>
         </>
@@ -267,7 +273,7 @@ function manifestKind(details: ManifestDetails, isIndex: boolean): string {
     return 'Index';
   }
 
-  return details.config?.parsed === false ? 'Artifact' : 'Image';
+  return details.config?.parsed === false || isArtifactType(details.artifactType) ? 'Artifact' : 'Image';
 }
 
 function SubjectSection({ details, subject }: { details: ManifestDetails; subject: Descriptor }) {

@@ -1,11 +1,20 @@
 import { useState } from 'preact/hooks';
 
-import { deleteTag, getRepository, listTags, type Repository, type Tag, type TagPage } from '../api';
+import {
+  deleteTag,
+  getRepository,
+  isArtifactTag,
+  listTags,
+  type Repository,
+  type Tag,
+  type TagPage,
+} from '../api';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { CommandBox } from '../components/CopyButton';
 import { Pager, pageFromQuery } from '../components/Pager';
 import { RelativeTime } from '../components/RelativeTime';
 import { VulnerabilityBadge } from '../components/SeverityBadge';
+import { SignatureBadge } from '../components/SignatureBadge';
 import { EmptyState, ErrorState, isNotFound, NotFound, Pending } from '../components/states';
 import { formatBytes, formatCount, formatPlatform, shortDigest } from '../format';
 import { useDocumentTitle, useResource, type Resource } from '../hooks';
@@ -228,6 +237,7 @@ function TagTable({
             </th>
             <th scope="col">Platforms</th>
             <th scope="col">Vulnerabilities</th>
+            <th scope="col">Signature</th>
             <th scope="col">Pushed</th>
             <th scope="col">Last pulled</th>
             {canDelete && (
@@ -262,6 +272,13 @@ function TagTable({
                 {tag.vulnerabilities && (
                   <a href={imageHref(repository, tag.digest, { tag: tag.name, tab: 'vulnerabilities' })}>
                     <VulnerabilityBadge summary={tag.vulnerabilities} />
+                  </a>
+                )}
+              </td>
+              <td data-label="Signature">
+                {!isArtifactTag(tag) && (
+                  <a href={imageHref(repository, tag.digest, { tag: tag.name, tab: 'signatures' })}>
+                    <SignatureBadge summary={tag.signature} />
                   </a>
                 )}
               </td>
