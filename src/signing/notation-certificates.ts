@@ -42,17 +42,17 @@ export function verifyCertificateChain(
   const invalid = chain.find((certificate) => !validAt(certificate, signingTime));
 
   if (invalid !== undefined) {
-    return { problem: `the certificate "${invalid.subject}" was not valid at the signing time ${time}` };
+    return { problem: `the certificate "${subjectName(invalid)}" was not valid at the signing time ${time}` };
   }
 
   if (leaf.keyUsage !== undefined && !leaf.keyUsage.includes(codeSigningUsage)) {
-    return { problem: `the signing certificate "${leaf.subject}" does not allow code signing` };
+    return { problem: `the signing certificate "${subjectName(leaf)}" does not allow code signing` };
   }
 
   for (let index = 0; index + 1 < chain.length; index++) {
     if (!issuedBy(chain[index], chain[index + 1])) {
       return {
-        problem: `the certificate "${chain[index].subject}" is not issued by the next one in the chain`,
+        problem: `the certificate "${subjectName(chain[index])}" is not issued by the next one in the chain`,
       };
     }
   }
@@ -64,7 +64,7 @@ export function verifyCertificateChain(
 
   if (anchor === undefined) {
     return {
-      problem: `the certificate chain of "${leaf.subject}" leads to no certificate of the trust store`,
+      problem: `the certificate chain of "${subjectName(leaf)}" leads to no certificate of the trust store`,
     };
   }
 
@@ -93,4 +93,9 @@ function issuedBy(certificate: X509Certificate, issuer: X509Certificate): boolea
   } catch {
     return false;
   }
+}
+
+/** Writes a certificate's subject on one line, as `C=US, O=Example, CN=signer`, for identities and reasons. */
+export function subjectName(certificate: X509Certificate): string {
+  return certificate.subject.replaceAll('\n', ', ');
 }

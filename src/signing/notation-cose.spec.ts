@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { findPackage } from '../common/package-info.js';
 import { type CborMap, type CborValue, CborTag, decodeCbor, encodeCbor } from './cbor.js';
 import type { NotationCheck } from './notation-envelope.js';
+import { subjectName } from './notation-certificates.js';
 import { verifyNotationCose } from './notation-cose.js';
 
 const fixtures = join(findPackage(import.meta.url).root, 'test', 'fixtures', 'notation');
@@ -59,7 +60,7 @@ describe('verifyNotationCose with the real notation-go envelopes', () => {
   it('verifies cose_signature.sig against its signer', () => {
     assert.deepEqual(verifyNotationCose(cose, targetDigest, [alpine], now), {
       verified: true,
-      identity: 'C=US\nST=WA\nL=Seattle\nO=Notary\nCN=alpine',
+      identity: 'C=US, ST=WA, L=Seattle, O=Notary, CN=alpine',
       signingTime: '2023-03-14T04:45:22.000Z',
       notes: ['certificate revocation was not checked'],
     });
@@ -68,7 +69,7 @@ describe('verifyNotationCose with the real notation-go envelopes', () => {
   it('verifies coseWithTimestamp.sig and notes the timestamp', () => {
     assert.deepEqual(verifyNotationCose(coseWithTimestamp, timestampTarget, [timestampSigner], now), {
       verified: true,
-      identity: 'C=US\nST=WA\nL=Seattle\nO=Notary\nCN=alpine',
+      identity: 'C=US, ST=WA, L=Seattle, O=Notary, CN=alpine',
       signingTime: '2024-06-18T06:27:11.000Z',
       notes: [
         'certificate revocation was not checked',
@@ -82,7 +83,7 @@ describe('verifyNotationCose with the real notation-go envelopes', () => {
       reasonOf(
         verifyNotationCose(coseWithTimestamp, timestampTarget, [timestampSigner], new Date('2034-01-01Z')),
       ),
-      'the certificate "C=US\nST=WA\nL=Seattle\nO=Notary\nCN=alpine" expired at 2033-05-10T04:55:12.000Z',
+      'the certificate "C=US, ST=WA, L=Seattle, O=Notary, CN=alpine" expired at 2033-05-10T04:55:12.000Z',
     );
   });
 
@@ -395,7 +396,7 @@ describe('verifyNotationCose with envelopes signed by a test CA', () => {
 
     assert.equal(
       reasonOf(check(envelope, [ca.root], later)),
-      `the certificate "${ca.leaf.subject}" expired at ${new Date(ca.leaf.validTo).toISOString()}`,
+      `the certificate "${subjectName(ca.leaf)}" expired at ${new Date(ca.leaf.validTo).toISOString()}`,
     );
   });
 

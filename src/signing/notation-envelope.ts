@@ -1,6 +1,6 @@
 import { constants, KeyObject, verify, X509Certificate } from 'node:crypto';
 
-import { certificateInvalidAt, verifyCertificateChain } from './notation-certificates.js';
+import { certificateInvalidAt, subjectName, verifyCertificateChain } from './notation-certificates.js';
 
 /** The outcome of checking one notation signature; `notes` name what offline checks left out. */
 export type NotationCheck =
@@ -112,7 +112,7 @@ export function checkNotationEnvelope(envelope: NotationEnvelope, rules: Notatio
 
   return {
     verified: true,
-    identity: leaf.subject,
+    identity: subjectName(leaf),
     signingTime: envelope.signingTime.toISOString(),
     notes: [...notes, ...expired.notes, ...outdated.notes],
   };
@@ -151,7 +151,7 @@ function certificateProblem(
 
   return applyAction(
     rules.authenticTimestamp,
-    `the certificate "${invalid.subject}" ${when}`,
+    `the certificate "${subjectName(invalid)}" ${when}`,
     rules.acceptedBy.authenticTimestamp,
   );
 }

@@ -37,7 +37,7 @@ describe('verifyNotationJws with the real notation signature', () => {
   it('verifies it against the e2e certificate', () => {
     assert.deepEqual(verifyNotationJws(envelope, subject, [e2e]), {
       verified: true,
-      identity: 'C=US\nST=WA\nL=Seattle\nO=Notary\nCN=e2e',
+      identity: 'C=US, ST=WA, L=Seattle, O=Notary, CN=e2e',
       signingTime: '2023-06-27T05:30:33.000Z',
       notes: ['certificate revocation was not checked'],
     });

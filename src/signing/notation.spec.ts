@@ -139,7 +139,7 @@ describe('verifyNotationSignature with the real envelopes', () => {
       assert.equal(reasonOf(result), 'verified');
       assert.match(
         result.verified ? result.identity : '',
-        new RegExp(`^C=US\nST=WA\nL=Seattle\nO=Notary\nCN=${entry.identity}$`),
+        new RegExp(`^C=US, ST=WA, L=Seattle, O=Notary, CN=${entry.identity}$`),
       );
     });
 
@@ -173,7 +173,7 @@ describe('verifyNotationSignature with the real envelopes', () => {
 
     assert.deepEqual(verify(entry, { policy: identity, stores }), {
       verified: true,
-      identity: 'C=US\nST=WA\nL=Seattle\nO=Notary\nCN=e2e',
+      identity: 'C=US, ST=WA, L=Seattle, O=Notary, CN=e2e',
       signingTime: '2023-06-27T05:30:33.000Z',
       notes: ['certificate revocation was not checked'],
     });
@@ -240,7 +240,7 @@ describe('verifyNotationSignature with trust policies', () => {
     for (const file of ['jws_signature.sig', 'cose_signature.sig']) {
       assert.equal(
         reasonOf(verify(byFile(file), trust)),
-        'the signing certificate "C=US\nST=WA\nL=Seattle\nO=Notary\nCN=alpine" matches no trusted identity of the trust policy "all"',
+        'the signing certificate "C=US, ST=WA, L=Seattle, O=Notary, CN=alpine" matches no trusted identity of the trust policy "all"',
       );
     }
   });
@@ -309,7 +309,7 @@ describe('verifyNotationSignature with expired signatures', () => {
   it('rejects an expired certificate under strict', () => {
     assert.equal(
       reasonOf(verify(timestamped, trustWith({ trustStores: ['ca:timestamp'] }), afterCertificate)),
-      'the certificate "C=US\nST=WA\nL=Seattle\nO=Notary\nCN=alpine" expired at 2033-05-10T04:55:12.000Z',
+      'the certificate "C=US, ST=WA, L=Seattle, O=Notary, CN=alpine" expired at 2033-05-10T04:55:12.000Z',
     );
   });
 
@@ -323,7 +323,7 @@ describe('verifyNotationSignature with expired signatures', () => {
     assert.equal(reasonOf(result), 'verified');
     assert.equal(
       result.notes.at(-1),
-      'the certificate "C=US\nST=WA\nL=Seattle\nO=Notary\nCN=alpine" expired at 2033-05-10T04:55:12.000Z, accepted by the permissive trust policy "all"',
+      'the certificate "C=US, ST=WA, L=Seattle, O=Notary, CN=alpine" expired at 2033-05-10T04:55:12.000Z, accepted by the permissive trust policy "all"',
     );
   });
 

@@ -348,7 +348,7 @@ export class SignatureVerifier implements OnModuleInit, OnApplicationBootstrap {
       return result.verified
         ? {
             verified: true,
-            signer: readableName(result.identity),
+            signer: result.identity,
             signingTime: result.signingTime,
             notes: result.notes,
           }
@@ -423,11 +423,6 @@ export class SignatureVerifier implements OnModuleInit, OnApplicationBootstrap {
       current: row.trustGeneration === this.trust.current().generation,
     };
   }
-}
-
-/** Writes a distinguished name on one line, as `C=US, O=Example, CN=signer`. */
-function readableName(name: string): string {
-  return name.replaceAll('\n', ', ');
 }
 
 function stateOf(signatures: readonly SignatureOutcome[]): SignatureState {

@@ -9,9 +9,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { findPackage } from '../../src/common/package-info.js';
 import { basicAuthorization, writeHtpasswd } from '../support/htpasswd.js';
 import {
+  createMultiPlatformLayout,
   type Descriptor,
   initOciLayout,
   linuxAmd64,
+  linuxArm64,
   tagInLayout,
   writeImage,
 } from '../support/oci-layout.js';
@@ -113,12 +115,22 @@ describe('image signing', () => {
     return (await response.json()) as Verdict;
   }
 
-  /** Waits until the image's verdict has `state`, because signatures are checked after the push response. */
-  async function verdictIs(repository: string, digest: string, state: string): Promise<Verdict> {
+  /**
+   * Waits until the image's verdict has `state` (and `count` signatures, when given), because
+   * signatures are checked after the push response.
+   */
+  async function verdictIs(
+    repository: string,
+    digest: string,
+    state: string,
+    count?: number,
+  ): Promise<Verdict> {
     const deadline = Date.now() + verdictDeadlineMs;
+    const done = (result: Verdict) =>
+      result.state === state && result.current && (count === undefined || result.signatures.length === count);
     let result = await verdict(repository, digest);
 
-    while ((result.state !== state || !result.current) && Date.now() < deadline) {
+    while (!done(result) && Date.now() < deadline) {
       await sleep(100);
       result = await verdict(repository, digest);
     }
@@ -376,6 +388,62 @@ describe('image signing', () => {
     });
   });
 
+  describe('notation COSE fixture', () => {
+    const target = {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: 'sha256:19dbd2e48e921426ee8ace4dc892edfb2ecdc1d1a72d5416c83670c30acecef0',
+      size: 481,
+    };
+
+    it('COSE and JWS: verified once their certificate is trusted', async () => {
+      const cose = await readFile(join(notationFixtures, 'cose_signature.sig'));
+      const jws = await readFile(join(notationFixtures, 'jws_signature.sig'));
+      // Both envelopes carry the same self-signed certificate, the trust anchor notation-go's tests use.
+      const leaf = (JSON.parse(jws.toString('utf8')) as { header: { x5c: string[] } }).header.x5c[0];
+      const pem = `-----BEGIN CERTIFICATE-----\n${leaf.match(/.{1,64}/g)?.join('\n')}\n-----END CERTIFICATE-----\n`;
+
+      await writeNotationSignature(layout, 'cose-fixture', target, cose, 'application/cose');
+      await writeNotationSignature(layout, 'jws-fixture', target, jws);
+      await pushReferrer('cose-fixture', 'fixtures/cose');
+      await pushReferrer('jws-fixture', 'fixtures/cose');
+
+      const untrusted = await verdictIs('fixtures/cose', target.digest, 'unverified', 2);
+
+      assert.match(untrusted.signatures[0].reason ?? '', /leads to no certificate of the trust store/);
+
+      const put = await api(
+        `/api/v1/signing/notation/trust-stores/${encodeURIComponent('ca:alpine')}/certificates/alpine.pem`,
+        { method: 'PUT', headers: { 'content-type': 'application/x-pem-file' }, body: pem },
+      );
+
+      assert.equal(put.status, 200, await put.clone().text());
+
+      const trusted = await verdict('fixtures/cose', target.digest);
+
+      assert.equal(trusted.state, 'verified');
+      assert.deepEqual(
+        trusted.signatures.map((signature) => [signature.verified, /CN=alpine/.test(signature.signer ?? '')]),
+        [
+          [true, true],
+          [true, true],
+        ],
+      );
+    });
+
+    it('COSE: tampered copy refused', async () => {
+      const cose = Buffer.from(await readFile(join(notationFixtures, 'cose_signature.sig')));
+
+      // The signature is the envelope's last byte string, so the last byte belongs to it.
+      cose[cose.length - 1] ^= 0xff;
+      await writeNotationSignature(layout, 'cose-tampered', target, cose, 'application/cose');
+      await pushReferrer('cose-tampered', 'tampered/cose');
+
+      const refused = await verdictIs('tampered/cose', target.digest, 'unverified');
+
+      assert.match(refused.signatures[0].reason ?? '', /signature/i);
+    });
+  });
+
   describe('signatures made at test time and the pull policy', () => {
     before(async () => {
       for (const name of [
@@ -486,6 +554,38 @@ describe('image signing', () => {
       assert.equal(stranger.status, 403);
       assert.match(await stranger.text(), /none of its 1 signature\(s\) verified/);
       await wharf.waitForLog((record) => record.msg === 'pull refused by signature policy');
+    });
+
+    it('index signature: its images pass', async () => {
+      const multi = join(work, 'multi');
+      const signed = await createMultiPlatformLayout(multi, 'v1');
+      const unsigned = await createMultiPlatformLayout(join(work, 'multi-unsigned'), 'v1', [linuxArm64]);
+      const options = ['--all', '--preserve-digests', '--dest-creds', `${admin.user}:${admin.password}`];
+
+      await skopeo.push(`oci:${multi}:v1`, `docker://${wharf.hostPort}/prod/multi:v1`, options);
+      await skopeo.push(
+        `oci:${join(work, 'multi-unsigned')}:v1`,
+        `docker://${wharf.hostPort}/prod/multi-unsigned:v1`,
+        options,
+      );
+      await pushCosignSignature('prod/multi', signed.index.digest, keys.ecdsa.privateKey);
+      await verdictIs('prod/multi', signed.index.digest, 'verified');
+
+      const child = signed.images[0].manifest;
+      const served = await fetch(`${wharf.baseUrl}/v2/prod/multi/manifests/${child.digest}`, {
+        headers: { authorization: readerAuth, accept: child.mediaType },
+      });
+
+      assert.equal(served.status, 200, await served.clone().text());
+      assert.equal((await verdict('prod/multi', child.digest)).verifiedThroughIndex, true);
+      await pull('prod/multi:v1', ['--override-arch', 'arm64', '--override-variant', 'v8']);
+
+      const lone = unsigned.images[0].manifest;
+      const refused = await fetch(`${wharf.baseUrl}/v2/prod/multi-unsigned/manifests/${lone.digest}`, {
+        headers: { authorization: readerAuth, accept: lone.mediaType },
+      });
+
+      assert.equal(refused.status, 403);
     });
 
     it('shows the verdict on tag listings', async () => {
