@@ -196,9 +196,14 @@ async function readBody(
   }
 
   if (mediaType !== undefined && mediaType !== 'application/json' && !mediaType.endsWith('+json')) {
-    throw Object.assign(new Error(`request bodies must be JSON or a form, not ${mediaType}`), {
-      statusCode: 415,
-    });
+    const accepted = formAllowed ? 'JSON or a form' : 'JSON (application/json)';
+
+    throw Object.assign(
+      new Error(
+        `request bodies must be ${accepted}, or PEM (application/x-pem-file) for signing keys and certificates, not ${mediaType}; set Content-Type`,
+      ),
+      { statusCode: 415 },
+    );
   }
 
   try {

@@ -2,6 +2,7 @@ import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 
 import { type ConfigProblem, ConfigError, loadConfig } from '../config/config.loader.js';
 import type { WharfConfig } from '../config/config.schema.js';
+import { trustFileProblems } from '../signing/trust-files.js';
 
 /**
  * Validates a configuration file, then checks that the files it names exist and can be read. `serve`
@@ -9,7 +10,7 @@ import type { WharfConfig } from '../config/config.schema.js';
  */
 export function checkConfigFile(file: string): WharfConfig {
   const config = loadConfig(file);
-  const problems = checkReferencedFiles(config);
+  const problems = [...checkReferencedFiles(config), ...trustFileProblems(config.signing)];
 
   if (problems.length > 0) {
     throw new ConfigError(file, problems);

@@ -9,6 +9,7 @@ import type { AdminConnectionOptions } from './admin-job.js';
 import { CliError, exitCodes, UsageError } from './cli-error.js';
 import { checkConfigFile } from './config-check.js';
 import { findPackage } from '../common/package-info.js';
+import { trustFileProblems } from '../signing/trust-files.js';
 import { addUser, deleteUser, listUsers, type Terminal } from './user-commands.js';
 
 /** The config file of the current directory, used before the packaged one when it exists. */
@@ -71,7 +72,15 @@ Example:
   wharf serve --config /etc/wharf/wharf.yaml`,
     )
     .action(async (options: { config?: string }) => {
-      const config = loadConfig(options.config ?? defaultConfig());
+      const configFile = options.config ?? defaultConfig();
+      const config = loadConfig(configFile);
+      // Trust files are read at start, so a broken one is a configuration error, reported as one.
+      const trustProblems = trustFileProblems(config.signing);
+
+      if (trustProblems.length > 0) {
+        throw new ConfigError(configFile, trustProblems);
+      }
+
       // Loaded here, so that the other commands start without loading the whole server.
       const { ListenError, serve } = await import('./serve-command.js');
 

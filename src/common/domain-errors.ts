@@ -283,6 +283,19 @@ export class PullRefusedByPolicyError extends DomainError {
     );
   }
 
+  /** Refuses to cache an image of an `onlySigned` upstream; `why` says what its signatures showed. */
+  static forUnsignedUpstreamImage(
+    name: string,
+    digest: string,
+    prefix: string,
+    why: string,
+  ): PullRefusedByPolicyError {
+    return new PullRefusedByPolicyError(
+      `pull of ${name}@${digest} refused by policy: the upstream ${prefix} is onlySigned, so images are cached only when a signature verifies, and ${why}`,
+      { name, digest },
+    );
+  }
+
   /** Refuses an image whose scan could not read every layer, so that its findings may be missing. */
   static forIncompleteScan(name: string, digest: string): PullRefusedByPolicyError {
     return new PullRefusedByPolicyError(

@@ -16,6 +16,8 @@ export interface ServedManifest {
   mediaType: string;
   /** The id of the request, for log lines about it. */
   requestId: string;
+  /** The manifest's bytes, so that a check can tell an artifact such as a signature from an image. */
+  bytes?: Buffer;
 }
 
 /** A manifest fetched from an upstream, before the cache stores it. */
@@ -54,6 +56,7 @@ export class ManifestHooks {
   private readonly listeners: ((manifest: StoredManifest) => void)[] = [];
   private readonly checks: PullCheck[] = [];
   private readonly admissions: CacheAdmission[] = [];
+  private readonly removals: ((repository: string) => void)[] = [];
 
   onStored(listener: (manifest: StoredManifest) => void): void {
     this.listeners.push(listener);
@@ -61,6 +64,17 @@ export class ManifestHooks {
 
   addPullCheck(check: PullCheck): void {
     this.checks.push(check);
+  }
+
+  /** Calls `listener` with the repository of each tag or manifest that was deleted. */
+  onRemoved(listener: (repository: string) => void): void {
+    this.removals.push(listener);
+  }
+
+  removed(repository: string): void {
+    for (const listener of this.removals) {
+      listener(repository);
+    }
   }
 
   addCacheAdmission(admission: CacheAdmission): void {

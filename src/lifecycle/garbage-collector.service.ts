@@ -7,12 +7,14 @@ import {
   Logger,
   type OnApplicationBootstrap,
   type OnModuleDestroy,
+  Optional,
 } from '@nestjs/common';
 
 import { AuditLog } from '../auth/audit-log.js';
 import { ActivityObserver, type GcRemovals } from '../common/activity-observer.js';
 import { Digest } from '../common/digest.js';
 import { globToPattern } from '../common/glob.js';
+import { ManifestHooks } from '../common/manifest-hooks.js';
 import { type RetentionRule, WharfConfig } from '../config/config.schema.js';
 import { durationMs, parseSize } from '../config/units.js';
 import {
@@ -126,6 +128,7 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
     @Inject(ActivityObserver) private readonly activity: ActivityObserver,
     @Inject(AuditLog) private readonly audit: AuditLog,
     @Inject(WharfConfig) config: WharfConfig,
+    @Optional() @Inject(ManifestHooks) private readonly hooks?: ManifestHooks,
   ) {
     this.intervalMs = durationMs(config.storage.gc.interval);
     this.delayMs = durationMs(config.storage.gc.delay);
@@ -560,6 +563,10 @@ export class GarbageCollector implements OnApplicationBootstrap, OnModuleDestroy
         overlay.candidates.add(entry.link.digest);
         report.removed.links++;
       }
+    }
+
+    if (done.tags.length > 0 || done.manifests.length > 0) {
+      this.hooks?.removed(repository);
     }
 
     return done;

@@ -230,4 +230,22 @@ describe('key types', () => {
       /public key "junk\.pub" is not a PEM public key/,
     );
   });
+
+  it('rejects private keys in every PEM form', () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const forms = [
+      privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      privateKey.export({ type: 'sec1', format: 'pem' }).toString(),
+      privateKey
+        .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'test' })
+        .toString(),
+    ];
+
+    for (const pem of forms) {
+      assert.throws(
+        () => loadPublicKey('leaked.key', pem),
+        /public key "leaked\.key" contains a private key/,
+      );
+    }
+  });
 });

@@ -36,10 +36,17 @@ const supportedCurves = new Set(['prime256v1', 'secp384r1', 'secp521r1']);
 
 /**
  * Reads a PEM public key for signature checks. Throws an Error that names the key when the PEM
- * cannot be read or contains a key type cosign does not sign with.
+ * cannot be read, contains a private key (Node would accept one and derive its public key, and the
+ * secret would then be stored), or contains a key type cosign does not sign with.
  */
 export function loadPublicKey(name: string, pem: string): TrustedKey {
   let key: KeyObject;
+
+  if (containsPrivateKey(pem)) {
+    throw new Error(
+      `public key "${name}" contains a private key; give the public key only (cosign public-key --key cosign.key prints it)`,
+    );
+  }
 
   try {
     key = createPublicKey(pem);
@@ -176,4 +183,9 @@ function decodeBase64(text: string): Buffer | undefined {
   }
 
   return Buffer.from(text, 'base64');
+}
+
+/** Tells whether PEM text contains a private key block, in any of the PEM forms OpenSSL writes. */
+export function containsPrivateKey(pem: string): boolean {
+  return /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(pem);
 }

@@ -8,7 +8,7 @@ import { isIndexMediaType } from '../common/media-types.js';
 import { RootLogger } from '../common/root-logger.js';
 import { ContentReader } from '../distribution/services/content-reader.js';
 import { RegistryReader } from '../distribution/services/registry-reader.js';
-import { cosignLayerMediaType } from './cosign-signature.js';
+import { isArtifactManifest, parseObject } from './artifacts.js';
 import { kindOfArtifact } from './signature-verifier.service.js';
 
 /** Tags cosign and the OCI referrers tag schema write next to an image: `sha256-<hex>` with a suffix or none. */
@@ -38,20 +38,18 @@ export class SignatureFetcher {
     @Inject(RootLogger) private readonly logger: Logger,
   ) {}
 
-  /** Tells whether a fetched manifest is a signature or another artifact about an image, not an image. */
+  /**
+   * Tells whether a fetched manifest is a signature or another artifact about an image, or a referrers
+   * tag-schema index, rather than an image the cache must judge.
+   */
   isSignatureArtifact(candidate: CacheCandidate): boolean {
-    if (candidate.subjectDigest !== undefined || kindOfArtifact(candidate.artifactType) !== undefined) {
+    if (isArtifactManifest(candidate.bytes)) {
       return true;
     }
 
-    if (candidate.tag !== undefined && companionTag.test(candidate.tag)) {
-      return true;
-    }
-
-    const body = parseObject(candidate.bytes);
-    const layers = Array.isArray(body?.layers) ? (body.layers as Descriptor[]) : [];
-
-    return layers.length > 0 && layers.every((layer) => layer.mediaType === cosignLayerMediaType);
+    return (
+      isIndexMediaType(candidate.mediaType) && candidate.tag !== undefined && companionTag.test(candidate.tag)
+    );
   }
 
   /** Fetches what signs `digest` in `repository` into the cache; failures are logged, not thrown. */
@@ -149,15 +147,5 @@ export class SignatureFetcher {
     } catch (error) {
       this.logger.warn({ err: error, repository, digest }, 'fetching a signature from the upstream failed');
     }
-  }
-}
-
-function parseObject(bytes: Buffer): Record<string, unknown> | undefined {
-  try {
-    const value = JSON.parse(bytes.toString('utf8')) as unknown;
-
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -8,6 +8,7 @@ import { isIndexMediaType } from '../common/media-types.js';
 import { RootLogger } from '../common/root-logger.js';
 import { WharfConfig } from '../config/config.schema.js';
 import { SigningStore } from '../metadata/stores/signing.store.js';
+import { isArtifactManifest } from './artifacts.js';
 import { SignatureFetcher } from './signature-fetcher.js';
 import { type SignatureVerdict, SignatureVerifier } from './signature-verifier.service.js';
 
@@ -59,7 +60,11 @@ export class SignaturePolicy implements OnModuleInit {
 
   /** Throws PullRefusedByPolicyError when the image needs a verified signature and has none. */
   check(manifest: ServedManifest): void {
-    if (isIndexMediaType(manifest.mediaType) || !this.requires(manifest.repository)) {
+    if (
+      isIndexMediaType(manifest.mediaType) ||
+      !this.requires(manifest.repository) ||
+      isArtifactManifest(manifest.bytes)
+    ) {
       return;
     }
 
@@ -79,7 +84,16 @@ export class SignaturePolicy implements OnModuleInit {
       'pull refused by signature policy',
     );
 
-    throw PullRefusedByPolicyError.forSignature(manifest.repository, manifest.digest, explain(verdict));
+    const prefix = manifest.repository.slice(0, manifest.repository.indexOf('/'));
+
+    throw this.onlySigned.has(prefix)
+      ? PullRefusedByPolicyError.forUnsignedUpstreamImage(
+          manifest.repository,
+          manifest.digest,
+          prefix,
+          explain(verdict),
+        )
+      : PullRefusedByPolicyError.forSignature(manifest.repository, manifest.digest, explain(verdict));
   }
 
   /**
@@ -107,7 +121,12 @@ export class SignaturePolicy implements OnModuleInit {
       'image not cached: its upstream is onlySigned and no signature verified',
     );
 
-    throw PullRefusedByPolicyError.forSignature(candidate.repository, candidate.digest, explain(verdict));
+    throw PullRefusedByPolicyError.forUnsignedUpstreamImage(
+      candidate.repository,
+      candidate.digest,
+      prefix,
+      explain(verdict),
+    );
   }
 
   private passes(verdict: SignatureVerdict): boolean {

@@ -113,6 +113,7 @@ export class SignatureVerifier implements OnModuleInit, OnApplicationBootstrap {
   async onModuleInit(): Promise<void> {
     await this.trust.load();
     this.hooks.onStored((manifest) => this.onStored(manifest));
+    this.hooks.onRemoved((repository) => this.onRemoved(repository));
   }
 
   /** Checks again, in the background, every signed image whose verdict predates the current trust. */
@@ -229,6 +230,15 @@ export class SignatureVerifier implements OnModuleInit, OnApplicationBootstrap {
           { err: error, repository: manifest.repository, digest },
           'checking image signatures failed',
         ),
+      );
+    }
+  }
+
+  /** Checks again the images of a repository that lost a tag or manifest, which may have been a signature. */
+  private onRemoved(repository: string): void {
+    for (const digest of this.store.verdictDigests(repository)) {
+      this.evaluate(repository, digest).catch((error: unknown) =>
+        this.logger.error({ err: error, repository, digest }, 'checking image signatures failed'),
       );
     }
   }

@@ -1,5 +1,4 @@
-import { createHash, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createHash, type X509Certificate } from 'node:crypto';
 import { basename } from 'node:path';
 
 import { Inject, Injectable } from '@nestjs/common';
@@ -11,6 +10,9 @@ import type { NotationTrust } from './notation.js';
 import { parseTrustPolicy, type NotationTrustPolicyDocument } from './notation-trust-policy.js';
 import type { SigstoreTrust } from './sigstore-bundle.js';
 import { parseTrustedRoot } from './sigstore-trusted-root.js';
+import { readCertificates, readJson, readTrustFile, TrustMaterialError } from './trust-files.js';
+
+export { TrustMaterialError } from './trust-files.js';
 
 /** The origin of a piece of trust: the config file, the admin API, or Wharf's default. */
 export type TrustSource = 'config' | 'api' | 'default';
@@ -59,9 +61,6 @@ export interface TrustView {
     trustPolicy: { source: TrustSource; document: NotationTrustPolicyDocument };
   };
 }
-
-/** Thrown when uploaded or configured trust material cannot be used; the message names it and why. */
-export class TrustMaterialError extends Error {}
 
 /** Certificate store names as notation's trust policies write them: `ca:release`. */
 const storeNamePattern = /^(ca|signingAuthority|tsa):[A-Za-z0-9_.-]{1,100}$/;
@@ -200,10 +199,23 @@ export class SigningTrust {
 
   /** Replaces the notation trust policy with an uploaded one, after validating it. */
   async putPolicy(document: unknown, user: string | undefined): Promise<TrustSnapshot> {
+    let parsed: NotationTrustPolicyDocument;
+
     try {
-      parseTrustPolicy(document);
+      parsed = parseTrustPolicy(document);
     } catch (error) {
       throw new TrustMaterialError(`the trust policy is not valid: ${(error as Error).message}`);
+    }
+
+    const stores = this.current().notation.stores;
+    const missing = parsed.trustPolicies
+      .flatMap((policy) => policy.trustStores)
+      .find((store) => !stores.has(store));
+
+    if (missing !== undefined) {
+      throw new TrustMaterialError(
+        `the trust policy names the trust store ${missing}, which has no certificates; add them first (PUT /api/v1/signing/notation/trust-stores/${missing}/certificates/NAME) or fix the policy`,
+      );
     }
 
     return this.put('notation-policy', 'policy', JSON.stringify(document), user);
@@ -358,41 +370,6 @@ class SnapshotBuilder {
       ],
     });
   }
-}
-
-function readTrustFile(path: string, key: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new TrustMaterialError(`${key}: cannot read ${path}: ${(error as Error).message}`);
-  }
-}
-
-function readJson(text: string, label: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new TrustMaterialError(`${label} is not JSON: ${(error as Error).message}`);
-  }
-}
-
-/** Reads every certificate of a PEM text; throws TrustMaterialError when there is none or one is broken. */
-function readCertificates(name: string, pem: string): X509Certificate[] {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-
-  if (blocks.length === 0) {
-    throw new TrustMaterialError(`${name} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
-  }
-
-  return blocks.map((block, index) => {
-    try {
-      return new X509Certificate(block);
-    } catch (error) {
-      throw new TrustMaterialError(
-        `${name}: certificate ${index + 1} cannot be read: ${(error as Error).message}`,
-      );
-    }
-  });
 }
 
 function describeKey({ key }: TrustedKey): string {

@@ -530,6 +530,19 @@ describe('image signing', () => {
       await pull('prod/ecdsa:v1');
       await pull('prod/notation:v1');
 
+      // Signatures themselves are artifacts, not images: clients read them to verify what they pull.
+      for (const [repository, reference] of [
+        ['prod/ecdsa', `${images['prod-ecdsa'].digest.replace(':', '-')}.sig`],
+        ['prod/notation', 'notation-release'],
+        ['prod/bundle', 'bundle-ecdsa'],
+      ]) {
+        const signature = await fetch(`${wharf.baseUrl}/v2/${repository}/manifests/${reference}`, {
+          headers: { authorization: readerAuth, accept: 'application/vnd.oci.image.manifest.v1+json' },
+        });
+
+        assert.equal(signature.status, 200, `${repository}:${reference}: ${await signature.text()}`);
+      }
+
       const refused = await fetch(`${wharf.baseUrl}/v2/prod/unsigned/manifests/v1`, {
         headers: { authorization: readerAuth, accept: 'application/vnd.oci.image.manifest.v1+json' },
       });
@@ -586,6 +599,20 @@ describe('image signing', () => {
       });
 
       assert.equal(refused.status, 403);
+    });
+
+    it('signature deletion: verdict follows', async () => {
+      const digest = images['prod-rsa'].digest;
+
+      await verdictIs('prod/rsa', digest, 'verified');
+
+      const deleted = await api(`/v2/prod/rsa/manifests/${digest.replace(':', '-')}.sig`, {
+        method: 'DELETE',
+      });
+
+      assert.equal(deleted.status, 202, await deleted.clone().text());
+      await verdictIs('prod/rsa', digest, 'unsigned');
+      await assert.rejects(pull('prod/rsa:v1'), /refused by policy/);
     });
 
     it('shows the verdict on tag listings', async () => {
@@ -777,6 +804,44 @@ describe('image signing', () => {
           400,
           /send the PEM text/,
         ],
+        [
+          '/api/v1/signing/cosign/keys/secret.pub',
+          {
+            body: keys.uploaded.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+            headers: { 'content-type': 'application/x-pem-file' },
+          },
+          400,
+          /contains a private key/,
+        ],
+        [
+          '/api/v1/signing/cosign/keys/form.pub',
+          {
+            body: publicPem(keys.uploaded.publicKey),
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          },
+          415,
+          /PEM \(application\/x-pem-file\) for signing keys and certificates/,
+        ],
+        [
+          '/api/v1/signing/notation/trust-policy',
+          {
+            body: JSON.stringify({
+              version: '1.0',
+              trustPolicies: [
+                {
+                  name: 'missing-store',
+                  registryScopes: ['*'],
+                  signatureVerification: { level: 'strict' },
+                  trustStores: ['ca:nowhere'],
+                  trustedIdentities: ['*'],
+                },
+              ],
+            }),
+            headers: { 'content-type': 'application/json' },
+          },
+          400,
+          /names the trust store ca:nowhere, which has no certificates/,
+        ],
       ];
 
       for (const [path, init, status, message] of cases) {
@@ -952,27 +1017,39 @@ describe('image signing', () => {
     });
   });
 
-  it('refuses to start when a configured trust file cannot be read', async () => {
+  it('unusable trust files: start refused', async () => {
     const missing = join(work, 'no-such-key.pub');
     const notKey = join(work, 'not-a-key.pub');
+    const privateKey = join(work, 'private.pem');
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [
+        { cosign: { publicKeys: [missing] } },
+        /signing\.cosign\.publicKeys\.0 = ".*no-such-key\.pub": cannot be read: ENOENT/,
+      ],
+      [
+        { notation: { trustStores: { 'ca:x': [notKey] } } },
+        /signing\.notation\.trustStores\.ca:x\.0 = ".*not-a-key\.pub": ca:x\/not-a-key\.pub holds no PEM certificate/,
+      ],
+      [
+        { cosign: { publicKeys: [privateKey] } },
+        /signing\.cosign\.publicKeys\.0 = ".*private\.pem": public key "private\.pem" contains a private key/,
+      ],
+    ];
 
     await writeFile(notKey, 'this is not a PEM file\n');
-    await mkdir(join(work, 'refused-1'));
-    await mkdir(join(work, 'refused-2'));
-    await assert.rejects(
-      startWharf({
-        rootDirectory: join(work, 'refused-1'),
-        config: { signing: { cosign: { publicKeys: [missing] } } },
-      }),
-      new RegExp(`failed to start: .*signing\\.cosign\\.publicKeys: cannot read ${missing}`),
-    );
-    await assert.rejects(
-      startWharf({
-        rootDirectory: join(work, 'refused-2'),
-        config: { signing: { notation: { trustStores: { 'ca:x': [notKey] } } } },
-      }),
-      /failed to start: .*ca:x\/not-a-key\.pub holds no PEM certificate/,
-    );
+    await writeFile(privateKey, keys.ecdsa.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+
+    for (const [index, [signing, message]] of cases.entries()) {
+      const rootDirectory = join(work, `refused-${index}`);
+
+      await mkdir(rootDirectory);
+      await assert.rejects(startWharf({ rootDirectory, config: { signing } }), (error: Error) => {
+        assert.match(error.message, /wharf exited with code 2/);
+        assert.match(error.message, message);
+
+        return true;
+      });
+    }
   });
 
   it('counts signed images and signature checks in the metrics', async () => {

@@ -324,7 +324,10 @@ describe('vulnerability database', () => {
         body: '{}\n',
       });
 
-      assert.match(await errorMessage(elsewhere, 415), /must be JSON or a form, not application\/x-ndjson/);
+      assert.match(
+        await errorMessage(elsewhere, 415),
+        /must be JSON \(application\/json\), or PEM \(application\/x-pem-file\) for signing keys and certificates, not application\/x-ndjson/,
+      );
     });
 
     it('refuses callers who are not administrators', async () => {

@@ -51,6 +51,7 @@ export class ManifestsHandler {
         digest: manifest.digest,
         mediaType: manifest.mediaType,
         requestId: request.id,
+        bytes: manifest.bytes,
       });
     }
 

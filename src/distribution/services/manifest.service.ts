@@ -104,5 +104,7 @@ export class ManifestService {
     if (!deleted) {
       throw new ManifestNotFoundError(referenceText(reference));
     }
+
+    this.hooks?.removed(name);
   }
 }

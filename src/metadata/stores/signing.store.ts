@@ -214,6 +214,13 @@ export class SigningStore {
     return row !== undefined;
   }
 
+  /** Lists the images of `repository` that have a verdict. */
+  verdictDigests(repository: string): string[] {
+    return this.db
+      .scan<{ digest: string }>('SELECT digest FROM signature_verdicts WHERE repository = ?', repository)
+      .map((row) => row.digest);
+  }
+
   /** Counts the verdicts of images still stored, by state, for the metrics. */
   countByState(): Record<string, number> {
     const rows = this.db.scan<{ state: string; count: number }>(
