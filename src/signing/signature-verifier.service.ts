@@ -97,7 +97,6 @@ export class SignatureVerifier implements OnModuleInit, OnApplicationBootstrap {
   private readonly mutex = new KeyedMutex();
   private reevaluation: Promise<void> | null = null;
   private reevaluateAgain = false;
-  private readonly listeners: ((repository: string, digest: string) => void)[] = [];
 
   constructor(
     @Inject(SigningTrust) private readonly trust: SigningTrust,
@@ -120,11 +119,6 @@ export class SignatureVerifier implements OnModuleInit, OnApplicationBootstrap {
   onApplicationBootstrap(): void {
     this.trust.onChange(() => void this.reevaluateAll());
     void this.reevaluateAll();
-  }
-
-  /** Calls `listener` after each verdict is stored, so that cached policy results can be dropped. */
-  onEvaluated(listener: (repository: string, digest: string) => void): void {
-    this.listeners.push(listener);
   }
 
   /** Returns the stored verdict of an image; an image never checked is unsigned. */
@@ -157,10 +151,6 @@ export class SignatureVerifier implements OnModuleInit, OnApplicationBootstrap {
 
       for (const signature of signatures) {
         this.activity.recordSignatureCheck(signature.kind, signature.verified);
-      }
-
-      for (const listener of this.listeners) {
-        listener(repository, digest);
       }
 
       this.logger.info(
