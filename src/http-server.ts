@@ -190,8 +190,9 @@ async function readBody(
     return Object.fromEntries(new URLSearchParams(text));
   }
 
-  // Public keys and certificates for signature checks are uploaded as they are stored on disk.
-  if (mediaType === 'application/x-pem-file') {
+  // Public keys and certificates for signature checks are uploaded as they are stored on disk; a client
+  // such as `curl -T` may send them without a Content-Type.
+  if (mediaType === 'application/x-pem-file' || (mediaType === undefined && text.startsWith('-----BEGIN '))) {
     return text;
   }
 

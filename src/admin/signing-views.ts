@@ -117,8 +117,16 @@ export class SignatureVerdictView {
   })
   current: boolean;
 
-  @ApiProperty({ description: 'Whether pulls of this repository need a verified signature.' })
+  @ApiProperty({
+    description: 'Whether pulls of this manifest need a verified signature; never for an artifact.',
+  })
   required: boolean;
+
+  @ApiProperty({
+    description:
+      'True for a signature or another artifact about an image (a referrer whose artifact type is not an image config, or a manifest of cosign signature or attestation layers), which pull policies never refuse.',
+  })
+  artifact: boolean;
 }
 
 /** The short form of a verdict on tag and repository listings, for badges. */

@@ -19,6 +19,8 @@ import { callerName } from '../auth/subject.js';
 import { Digest } from '../common/digest.js';
 import type { TrustKind } from '../metadata/stores/signing.store.js';
 import { SigningStore } from '../metadata/stores/signing.store.js';
+import { ContentReader } from '../distribution/services/content-reader.js';
+import { isArtifactManifest } from '../common/artifact-manifests.js';
 import { SignaturePolicy } from '../signing/signature-policy.js';
 import { SignatureVerifier } from '../signing/signature-verifier.service.js';
 import { SigningTrust, TrustMaterialError, type TrustSnapshot } from '../signing/signing-trust.service.js';
@@ -175,24 +177,30 @@ export class SignaturesController {
     @Inject(SignaturePolicy) private readonly policy: SignaturePolicy,
     @Inject(SigningStore) private readonly store: SigningStore,
     @Inject(RepositoryPermissions) private readonly permissions: RepositoryPermissions,
+    @Inject(ContentReader) private readonly content: ContentReader,
   ) {}
 
   @Get('repositories/:name/manifests/:digest/signatures')
   @ApiOperation({ summary: "An image's signatures, each with its outcome, and the image's verdict" })
   @ApiOkResponse({ type: SignatureVerdictView })
   @ApiNotFoundResponse({ type: ErrorBody, description: 'The caller may not read the repository.' })
-  signatures(@Req() request: FastifyRequest, @Param() params: ManifestParams): SignatureVerdictView {
+  async signatures(
+    @Req() request: FastifyRequest,
+    @Param() params: ManifestParams,
+  ): Promise<SignatureVerdictView> {
     const repository = this.permissions.storedName(params.name);
 
     this.permissions.assertReadable(this.permissions.subjectOf(request), repository);
 
-    const digest = Digest.parse(params.digest).toString();
-    const verdict = this.verifier.verdict(repository, digest);
+    const digest = Digest.parse(params.digest);
+    const verdict = this.verifier.verdict(repository, digest.toString());
+    const artifact = isArtifactManifest((await this.content.storedManifest(repository, digest))?.bytes);
 
     return {
       ...verdict,
-      verifiedThroughIndex: this.store.hasVerifiedParent(repository, digest),
-      required: this.policy.requires(repository),
+      verifiedThroughIndex: this.store.hasVerifiedParent(repository, digest.toString()),
+      required: this.policy.requires(repository) && !artifact,
+      artifact,
     };
   }
 }

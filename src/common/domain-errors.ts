@@ -276,10 +276,10 @@ export class PullRefusedByPolicyError extends DomainError {
    * Refuses an image without a verified signature where a policy or an `onlySigned` upstream requires
    * one; `why` says what its signatures showed.
    */
-  static forSignature(name: string, digest: string, why: string): PullRefusedByPolicyError {
+  static forSignature(name: string, digest: string, rule: string, why: string): PullRefusedByPolicyError {
     return new PullRefusedByPolicyError(
-      `pull of ${name}@${digest} refused by policy: a verified signature is required, and ${why}`,
-      { name, digest },
+      `pull of ${name}@${digest} refused by policy: the signing.policies rule for "${rule}" requires a verified signature, and ${why}`,
+      { name, digest, rule },
     );
   }
 

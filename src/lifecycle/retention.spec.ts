@@ -184,6 +184,52 @@ describe('planRepository', () => {
     ]);
   });
 
+  describe('cosign signature tags', () => {
+    const imageDigest = `sha256:${'a'.repeat(64)}`;
+    const signatureTag = (manifestId: number): LifecycleTag =>
+      tag(`sha256-${'a'.repeat(64)}.sig`, manifestId, 50);
+    const signed = (fields: Partial<RepositoryContents>) =>
+      contents({
+        manifests: [manifest(1, { digest: imageDigest }), manifest(2), manifest(3)],
+        tags: [{ ...tag('v1', 1, 50), digest: imageDigest }, signatureTag(2), tag('old', 3, 40)],
+        ...fields,
+      });
+
+    it('survive rules that keep their image', () => {
+      const plan = planRepository(signed({}), policy({ keepTags: [/^v/] }), times);
+
+      assert.deepEqual(deletedTags(plan), ['old']);
+    });
+
+    it('do not count toward keepLast', () => {
+      const plan = planRepository(signed({}), policy({ keepLast: 1 }), times);
+
+      // The signature tag is not ranked, so the one tag kept is "old", the most recently pushed image tag.
+      assert.deepEqual(deletedTags(plan), ['v1']);
+    });
+
+    it('go with their image as orphaned referrers', () => {
+      const plan = planRepository(
+        signed({}),
+        policy({ keepLast: 1, deleteUntaggedAfterMs: 24 * hour }),
+        times,
+      );
+
+      assert.deepEqual(deletedManifests(plan), [
+        [1, 'untagged'],
+        [2, 'orphaned-referrer'],
+      ]);
+    });
+
+    it('stay while their image was never stored here', () => {
+      const repository = contents({ manifests: [manifest(2)], tags: [signatureTag(2)] });
+      const plan = planRepository(repository, policy({ keepLast: 0, deleteUntaggedAfterMs: hour }), times);
+
+      assert.deepEqual(deletedTags(plan), []);
+      assert.deepEqual(deletedManifests(plan), []);
+    });
+  });
+
   it('keeps a referrer that arrived before its subject during the grace period', () => {
     const repository = contents({
       manifests: [manifest(1, { subjectDigest: 'sha256:later', createdAt: now - 60_000 })],

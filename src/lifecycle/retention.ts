@@ -75,9 +75,8 @@ export function planRepository(
 ): RepositoryPlan {
   const deletedTags = policy === undefined ? [] : tagsToDelete(contents, policy, times);
   const deletedTagNames = new Set(deletedTags.map((tag) => tag.name));
-  const tagged = new Set(
-    contents.tags.filter((tag) => !deletedTagNames.has(tag.name)).map((tag) => tag.digest),
-  );
+  const keptTags = contents.tags.filter((tag) => !deletedTagNames.has(tag.name));
+  const stored = new Set(contents.manifests.map((manifest) => manifest.digest));
   const present = new Map(contents.manifests.map((manifest) => [manifest.id, manifest]));
   const manifests: ManifestDeletion[] = [];
   const untaggedBefore =
@@ -88,6 +87,18 @@ export function planRepository(
   for (let changed = true; changed;) {
     changed = false;
 
+    // A companion tag (a cosign signature, or a referrers index) keeps its manifest while the image it
+    // names is kept or was never stored here. Once that image goes, the manifest is an orphaned referrer.
+    const presentDigests = new Set([...present.values()].map((manifest) => manifest.digest));
+
+    const orphaned = (tag: LifecycleTag): boolean => {
+      const subject = companionSubject(tag.name);
+
+      return subject !== undefined && stored.has(subject) && !presentDigests.has(subject);
+    };
+
+    const tagged = new Set(keptTags.filter((tag) => !orphaned(tag)).map((tag) => tag.digest));
+    const orphanedCompanions = new Set(keptTags.filter(orphaned).map((tag) => tag.digest));
     const needed = neededManifests(contents, present, tagged);
 
     for (const manifest of present.values()) {
@@ -97,7 +108,8 @@ export function planRepository(
 
       const activeAt = Math.max(manifest.createdAt, manifest.lastPulledAt ?? 0);
       const deletion: ManifestDeletion | undefined =
-        manifest.subjectDigest !== null && activeAt < times.graceBefore
+        (manifest.subjectDigest !== null || orphanedCompanions.has(manifest.digest)) &&
+        activeAt < times.graceBefore
           ? { manifest, reason: 'orphaned-referrer', before: times.graceBefore }
           : untaggedBefore !== undefined && activeAt < untaggedBefore
             ? { manifest, reason: 'untagged', before: untaggedBefore }
@@ -244,16 +256,19 @@ function tagsToDelete(
     contents.manifests.map((manifest) => [manifest.digest, manifest.lastPulledAt ?? 0]),
   );
   const activeAt = (tag: LifecycleTag): number => Math.max(tag.updatedAt, pulledAt.get(tag.digest) ?? 0);
+  // Companion tags belong to the image they name and go with it, so rules neither count nor delete them.
   // Most recently used first; tags used at the same moment in name order, so the plan is stable.
-  const ranked = [...contents.tags].sort((a, b) => {
-    const byActivity = activeAt(b) - activeAt(a);
+  const ranked = contents.tags
+    .filter((tag) => companionSubject(tag.name) === undefined)
+    .sort((a, b) => {
+      const byActivity = activeAt(b) - activeAt(a);
 
-    if (byActivity !== 0 || a.name === b.name) {
-      return byActivity;
-    }
+      if (byActivity !== 0 || a.name === b.name) {
+        return byActivity;
+      }
 
-    return a.name < b.name ? -1 : 1;
-  });
+      return a.name < b.name ? -1 : 1;
+    });
 
   return ranked.filter(
     (tag, rank) =>
@@ -264,6 +279,16 @@ function tagsToDelete(
         activeAt(tag) >= times.graceBefore
       ),
   );
+}
+
+/** Tags cosign and the OCI referrers tag schema write next to an image: `sha256-<hex>`, with a suffix or none. */
+const companionTagPattern = /^sha256-([0-9a-f]{64})(?:\.sig|\.att|\.sbom)?$/;
+
+/** Returns the digest of the image a companion tag names, or undefined for any other tag. */
+export function companionSubject(tag: string): string | undefined {
+  const match = companionTagPattern.exec(tag);
+
+  return match === null ? undefined : `sha256:${match[1]}`;
 }
 
 /**

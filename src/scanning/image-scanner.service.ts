@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 
 import { ActivityObserver } from '../common/activity-observer.js';
 import { Digest } from '../common/digest.js';
+import { isArtifactManifest } from '../common/artifact-manifests.js';
 import { ManifestHooks, type StoredManifest } from '../common/manifest-hooks.js';
 import { isIndexMediaType } from '../common/media-types.js';
 import { RootLogger } from '../common/root-logger.js';
@@ -269,6 +270,13 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
 
     if (isIndexMediaType(manifest.mediaType) || !imageConfigTypes.has(body.config?.mediaType ?? '')) {
       entry.message = 'not a container image: its config is not an image configuration';
+
+      return 'skipped';
+    }
+
+    // cosign's signature and attestation manifests use an image config, but their layers are statements.
+    if (isArtifactManifest(manifest.bytes)) {
+      entry.message = 'not a container image: its layers are signatures or attestations';
 
       return 'skipped';
     }

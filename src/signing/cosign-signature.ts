@@ -3,8 +3,7 @@ import { constants, createPublicKey, type KeyObject, verify } from 'node:crypto'
 /** The annotation of a cosign signature layer that carries the base64 signature of the layer's bytes. */
 export const cosignSignatureAnnotation = 'dev.cosignproject.cosign/signature';
 
-/** The media type of cosign signature layers: the simple-signing payload that was signed. */
-export const cosignLayerMediaType = 'application/vnd.dev.cosign.simplesigning.v1+json';
+export { cosignLayerMediaType } from '../common/artifact-manifests.js';
 
 /** The annotation of a cosign signature layer that carries a transparency log (Rekor) bundle. */
 export const cosignBundleAnnotation = 'dev.sigstore.cosign/bundle';

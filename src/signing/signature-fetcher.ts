@@ -8,7 +8,7 @@ import { isIndexMediaType } from '../common/media-types.js';
 import { RootLogger } from '../common/root-logger.js';
 import { ContentReader } from '../distribution/services/content-reader.js';
 import { RegistryReader } from '../distribution/services/registry-reader.js';
-import { isArtifactManifest, parseObject } from './artifacts.js';
+import { isArtifactManifest, parseObject } from '../common/artifact-manifests.js';
 import { kindOfArtifact } from './signature-verifier.service.js';
 
 /** Tags cosign and the OCI referrers tag schema write next to an image: `sha256-<hex>` with a suffix or none. */

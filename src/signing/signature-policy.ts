@@ -8,7 +8,7 @@ import { isIndexMediaType } from '../common/media-types.js';
 import { RootLogger } from '../common/root-logger.js';
 import { WharfConfig } from '../config/config.schema.js';
 import { SigningStore } from '../metadata/stores/signing.store.js';
-import { isArtifactManifest } from './artifacts.js';
+import { isArtifactManifest } from '../common/artifact-manifests.js';
 import { SignatureFetcher } from './signature-fetcher.js';
 import { type SignatureVerdict, SignatureVerifier } from './signature-verifier.service.js';
 
@@ -21,7 +21,7 @@ import { type SignatureVerdict, SignatureVerifier } from './signature-verifier.s
  */
 @Injectable()
 export class SignaturePolicy implements OnModuleInit {
-  private readonly patterns: RegExp[];
+  private readonly rules: { glob: string; pattern: RegExp }[];
   private readonly onlySigned: Set<string>;
 
   constructor(
@@ -32,16 +32,16 @@ export class SignaturePolicy implements OnModuleInit {
     @Inject(SignatureFetcher) private readonly fetcher: SignatureFetcher,
     @Inject(RootLogger) private readonly logger: Logger,
   ) {
-    this.patterns = config.signing.policies
+    this.rules = config.signing.policies
       .filter((rule) => rule.requireVerified)
-      .map((rule) => globToPattern(rule.repositories));
+      .map((rule) => ({ glob: rule.repositories, pattern: globToPattern(rule.repositories) }));
     this.onlySigned = new Set(
       config.upstreams.filter((upstream) => upstream.onlySigned).map((upstream) => upstream.prefix),
     );
   }
 
   onModuleInit(): void {
-    if (this.patterns.length > 0 || this.onlySigned.size > 0) {
+    if (this.rules.length > 0 || this.onlySigned.size > 0) {
       this.hooks.addPullCheck((manifest) => this.check(manifest));
     }
 
@@ -54,7 +54,7 @@ export class SignaturePolicy implements OnModuleInit {
   requires(repository: string): boolean {
     return (
       this.onlySigned.has(repository.slice(0, repository.indexOf('/'))) ||
-      this.patterns.some((pattern) => pattern.test(repository))
+      this.rules.some((rule) => rule.pattern.test(repository))
     );
   }
 
@@ -93,7 +93,12 @@ export class SignaturePolicy implements OnModuleInit {
           prefix,
           explain(verdict),
         )
-      : PullRefusedByPolicyError.forSignature(manifest.repository, manifest.digest, explain(verdict));
+      : PullRefusedByPolicyError.forSignature(
+          manifest.repository,
+          manifest.digest,
+          this.rules.find((rule) => rule.pattern.test(manifest.repository))?.glob ?? manifest.repository,
+          explain(verdict),
+        );
   }
 
   /**

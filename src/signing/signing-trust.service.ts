@@ -72,7 +72,7 @@ const namePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
  * The trust that signatures are checked against: cosign public keys, a sigstore trusted root with
  * keyless identities, notation trust stores and a notation trust policy. The config file names files,
  * read at start and on `reload`; admins add and remove more through the admin API, stored in the
- * metadata database. Every change builds a new snapshot and tells the listeners, which check stored
+ * metadata database. Every change builds a new snapshot and notifies the listeners, which check stored
  * signatures again.
  */
 @Injectable()
@@ -168,7 +168,7 @@ export class SigningTrust {
   /** Adds or replaces an uploaded public key after checking that it can verify cosign signatures. */
   async putKey(name: string, pem: string, user: string | undefined): Promise<TrustSnapshot> {
     checkName(name, 'key');
-    this.refuseConfigured(this.current().view.cosign.keys, name, 'key');
+    this.rejectConfigured(this.current().view.cosign.keys, name, 'key');
 
     try {
       loadPublicKey(name, pem);
@@ -191,7 +191,7 @@ export class SigningTrust {
 
     const existing = this.current().view.notation.trustStores.find((entry) => entry.name === store);
 
-    this.refuseConfigured(existing?.certificates ?? [], name, 'certificate');
+    this.rejectConfigured(existing?.certificates ?? [], name, 'certificate');
     readCertificates(`${store}/${name}`, pem);
 
     return this.put('notation-certificate', `${store}/${name}`, pem, user);
@@ -223,11 +223,41 @@ export class SigningTrust {
 
   /** Removes uploaded material; returns undefined when there was none of that kind and name. */
   async remove(kind: TrustKind, name: string): Promise<TrustSnapshot | undefined> {
+    if (kind === 'notation-certificate') {
+      this.rejectEmptyingNamedStore(name);
+    }
+
     if (!(await this.store.deleteTrust(kind, name))) {
       return undefined;
     }
 
     return this.load();
+  }
+
+  /**
+   * Refuses to remove the last certificate of a trust store the trust policy names, because every
+   * signature its policies cover would then fail.
+   */
+  private rejectEmptyingNamedStore(name: string): void {
+    const snapshot = this.current();
+    const store = name.slice(0, name.indexOf('/'));
+    const certificates =
+      snapshot.view.notation.trustStores.find((entry) => entry.name === store)?.certificates ?? [];
+    const others = certificates.filter(
+      (certificate) =>
+        certificate.name !== name.slice(store.length + 1) &&
+        !certificate.name.startsWith(`${name.slice(store.length + 1)}#`),
+    );
+    // The default policy names whatever stores exist, so only a configured or uploaded one counts.
+    const named =
+      snapshot.view.notation.trustPolicy.source !== 'default' &&
+      snapshot.notation.policy.trustPolicies.some((policy) => policy.trustStores.includes(store));
+
+    if (named && certificates.length > 0 && others.length === 0) {
+      throw new TrustMaterialError(
+        `${name} is the last certificate of ${store}, which the trust policy names; change the policy first, or add another certificate`,
+      );
+    }
   }
 
   private async put(kind: TrustKind, name: string, content: string, user: string | undefined) {
@@ -236,7 +266,7 @@ export class SigningTrust {
     return this.load();
   }
 
-  private refuseConfigured(
+  private rejectConfigured(
     entries: readonly { name: string; source: TrustSource }[],
     name: string,
     label: string,

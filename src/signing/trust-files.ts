@@ -47,7 +47,7 @@ export function readCertificates(name: string, pem: string): X509Certificate[] {
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
 
   if (blocks.length === 0) {
-    throw new TrustMaterialError(`${name} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+    throw new TrustMaterialError(`${name} contains no PEM certificate (-----BEGIN CERTIFICATE-----)`);
   }
 
   return blocks.map((block, index) => {
@@ -90,35 +90,62 @@ export function trustFileProblems(signing: SigningConfig): TrustFileProblem[] {
     });
   }
 
-  if (signing.notation.trustPolicy !== undefined) {
-    checks.push({
-      key: 'signing.notation.trustPolicy',
-      path: signing.notation.trustPolicy,
-      check: (text) => parseTrustPolicy(readJson(text, 'the file')),
+  const problems: TrustFileProblem[] = [];
+
+  if (signing.cosign.identities.length > 0 && signing.cosign.trustedRoot === undefined) {
+    problems.push({
+      key: 'signing.cosign.identities',
+      value: signing.cosign.identities.map((identity) => identity.subject).join(', '),
+      reason:
+        'keyless identities need signing.cosign.trustedRoot, the sigstore trusted root their certificates chain to',
     });
   }
 
-  return checks.flatMap(({ key, path, check }) => {
-    let text: string;
+  if (signing.notation.trustPolicy !== undefined) {
+    const path = signing.notation.trustPolicy;
 
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (error) {
-      return [
-        {
-          key,
-          value: path,
-          reason: `cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-        },
-      ];
-    }
+    checks.push({
+      key: 'signing.notation.trustPolicy',
+      path,
+      check: (text) => {
+        const document = parseTrustPolicy(readJson(text, 'the file'));
+        const missing = document.trustPolicies
+          .flatMap((policy) => policy.trustStores)
+          .find((store) => signing.notation.trustStores[store] === undefined);
 
-    try {
-      check(text);
+        if (missing !== undefined) {
+          throw new Error(
+            `the policy names the trust store ${missing}, which signing.notation.trustStores does not list`,
+          );
+        }
+      },
+    });
+  }
 
-      return [];
-    } catch (error) {
-      return [{ key, value: path, reason: (error as Error).message }];
-    }
-  });
+  return [
+    ...problems,
+    ...checks.flatMap(({ key, path, check }) => {
+      let text: string;
+
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch (error) {
+        return [
+          {
+            key,
+            value: path,
+            reason: `cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+          },
+        ];
+      }
+
+      try {
+        check(text);
+
+        return [];
+      } catch (error) {
+        return [{ key, value: path, reason: (error as Error).message }];
+      }
+    }),
+  ];
 }

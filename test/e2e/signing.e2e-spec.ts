@@ -47,6 +47,7 @@ interface Signature {
 
 interface Verdict {
   state: string;
+  artifact: boolean;
   signatures: Signature[];
   current: boolean;
   required: boolean;
@@ -541,6 +542,12 @@ describe('image signing', () => {
         });
 
         assert.equal(signature.status, 200, `${repository}:${reference}: ${await signature.text()}`);
+
+        const digest = signature.headers.get('docker-content-digest') ?? '';
+        const about = await verdict(repository, digest);
+
+        assert.equal(about.artifact, true, `${repository}:${reference} is an artifact`);
+        assert.equal(about.required, false);
       }
 
       const refused = await fetch(`${wharf.baseUrl}/v2/prod/unsigned/manifests/v1`, {
@@ -550,7 +557,10 @@ describe('image signing', () => {
 
       assert.equal(refused.status, 403);
       assert.equal(body.errors[0].code, 'DENIED');
-      assert.match(body.errors[0].message, /verified signature is required.*has no signature/);
+      assert.match(
+        body.errors[0].message,
+        /the signing\.policies rule for "prod\/\*\*" requires a verified signature, and the image has no signature/,
+      );
       await assert.rejects(pull('prod/unsigned:v1'), /refused by policy/);
 
       const head = await fetch(`${wharf.baseUrl}/v2/prod/unsigned/manifests/v1`, {
@@ -694,10 +704,10 @@ describe('image signing', () => {
 
       assert.match(before.signatures[0].reason ?? '', /no configured key verifies/);
 
+      // Sent as bytes, without a Content-Type, as `curl -T team-key.pub` does.
       const put = await api('/api/v1/signing/cosign/keys/team-key.pub', {
         method: 'PUT',
-        headers: { 'content-type': 'application/x-pem-file' },
-        body: publicPem(keys.uploaded.publicKey),
+        body: new TextEncoder().encode(publicPem(keys.uploaded.publicKey)),
       });
 
       assert.equal(put.status, 200, await put.clone().text());
@@ -739,10 +749,34 @@ describe('image signing', () => {
       );
       assert.equal((await verdict('prod/stranger', digest)).state, 'verified');
 
-      const removed = await api(
-        `/api/v1/signing/notation/trust-stores/${encodeURIComponent('ca:partner')}/certificates/stranger-root.pem`,
-        { method: 'DELETE' },
-      );
+      const certificatePath = `/api/v1/signing/notation/trust-stores/${encodeURIComponent('ca:partner')}/certificates/stranger-root.pem`;
+      const policy = {
+        version: '1.0',
+        trustPolicies: [
+          {
+            name: 'partners',
+            registryScopes: ['*'],
+            signatureVerification: { level: 'strict' },
+            trustStores: ['ca:partner'],
+            trustedIdentities: ['*'],
+          },
+        ],
+      };
+      const policyPut = await api('/api/v1/signing/notation/trust-policy', {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(policy),
+      });
+
+      assert.equal(policyPut.status, 200, await policyPut.clone().text());
+
+      const refused = await api(certificatePath, { method: 'DELETE' });
+
+      assert.equal(refused.status, 400);
+      assert.match(await refused.text(), /last certificate of ca:partner, which the trust policy names/);
+      assert.equal((await api('/api/v1/signing/notation/trust-policy', { method: 'DELETE' })).status, 200);
+
+      const removed = await api(certificatePath, { method: 'DELETE' });
 
       assert.equal(removed.status, 200);
       assert.equal((await verdict('prod/stranger', digest)).state, 'unverified');
@@ -790,7 +824,7 @@ describe('image signing', () => {
           `/api/v1/signing/notation/trust-stores/${encodeURIComponent('ca:x')}/certificates/leaf.pem`,
           { body: publicPem(keys.uploaded.publicKey), headers: { 'content-type': 'application/x-pem-file' } },
           400,
-          /holds no PEM certificate/,
+          /contains no PEM certificate/,
         ],
         [
           `/api/v1/signing/notation/trust-stores/wrong/certificates/leaf.pem`,
@@ -1028,7 +1062,21 @@ describe('image signing', () => {
       ],
       [
         { notation: { trustStores: { 'ca:x': [notKey] } } },
-        /signing\.notation\.trustStores\.ca:x\.0 = ".*not-a-key\.pub": ca:x\/not-a-key\.pub holds no PEM certificate/,
+        /signing\.notation\.trustStores\.ca:x\.0 = ".*not-a-key\.pub": ca:x\/not-a-key\.pub contains no PEM certificate/,
+      ],
+      [
+        {
+          cosign: {
+            identities: [{ subject: 'https://ci.example/release', issuer: 'https://issuer.example' }],
+          },
+        },
+        /signing\.cosign\.identities = "https:\/\/ci\.example\/release": keyless identities need signing\.cosign\.trustedRoot/,
+      ],
+      [
+        {
+          notation: { trustPolicy: join(notationFixtures, 'trustpolicy', 'registry_scope_trustpolicy.json') },
+        },
+        /signing\.notation\.trustPolicy = ".*": the policy names the trust store ca:e2e, which signing\.notation\.trustStores does not list/,
       ],
       [
         { cosign: { publicKeys: [privateKey] } },

@@ -375,8 +375,10 @@ export interface SignatureVerdict {
   state: SignatureState;
   /** True when an index of the repository that lists this image has a verified signature. */
   verifiedThroughIndex: boolean;
-  /** Whether pulls of the repository need a verified signature. */
+  /** Whether pulls of this manifest need a verified signature; never for an artifact. */
   required: boolean;
+  /** True for a signature or another artifact about an image, which is never refused and needs no signature. */
+  artifact: boolean;
   /** False while the signatures wait to be checked again after a change of trust. */
   current: boolean;
   evaluatedAt: string | null;

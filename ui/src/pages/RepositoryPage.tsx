@@ -168,7 +168,7 @@ function TagsSection({
       {tags.error && (
         <ErrorState error={tags.error} onRetry={tags.reload} title="Could not refresh the tags" />
       )}
-      <PullCommand repository={repository} tags={items} />
+      <PullCommand repository={repository} tags={pullableTags(items)} />
       <TagTable repository={repository} items={items} canDelete={canDelete} onDelete={setDeleting} />
       <Pager location={location} page={page} pageSize={pageSize} total={total} noun={['tag', 'tags']} />
       {deleting && (
@@ -187,6 +187,13 @@ function TagsSection({
       )}
     </>
   );
+}
+
+/** Returns the tags people pull: signatures and other artifacts are left out, unless nothing else is tagged. */
+function pullableTags(tags: Tag[]): Tag[] {
+  const images = tags.filter((tag) => !isArtifactTag(tag));
+
+  return images.length > 0 ? images : tags;
 }
 
 /** Shows the pull command for the first tag, or for the tag chosen in its select. */

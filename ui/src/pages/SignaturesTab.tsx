@@ -54,11 +54,21 @@ export function SignaturesTab({
           Could not refresh: {messageOf(verdict.error)}
         </p>
       )}
-      <VerdictSection verdict={verdict.data} isIndex={isIndex} />
-      {verdict.data.signatures.length === 0 ? (
-        <HowToSign repository={repository} digest={digest} />
+      {verdict.data.artifact && verdict.data.signatures.length === 0 ? (
+        <p class="notice">
+          This manifest is a signature or another artifact about an image, not an image to run. Pulls of it
+          are never refused, so that clients can check the images it describes, and it needs no signature of
+          its own.
+        </p>
       ) : (
-        <SignaturesSection verdict={verdict.data} />
+        <>
+          <VerdictSection verdict={verdict.data} isIndex={isIndex} />
+          {verdict.data.signatures.length === 0 ? (
+            <HowToSign repository={repository} digest={digest} />
+          ) : (
+            <SignaturesSection verdict={verdict.data} />
+          )}
+        </>
       )}
     </>
   );

@@ -1,4 +1,5 @@
-import { cosignLayerMediaType } from './cosign-signature.js';
+/** The media type of cosign signature layers: the simple-signing payload that was signed. */
+export const cosignLayerMediaType = 'application/vnd.dev.cosign.simplesigning.v1+json';
 
 /** Config media types of images a container runtime runs. */
 const imageConfigTypes = new Set([
@@ -10,10 +11,10 @@ const imageConfigTypes = new Set([
 const statementLayerTypes = new Set([cosignLayerMediaType, 'application/vnd.dsse.envelope.v1+json']);
 
 /**
- * Tells whether manifest bytes describe an artifact about an image rather than an image to run: a
- * referrer (it has a `subject`) whose artifact or config type is not an image config, such as a
- * notation signature, a sigstore bundle or an SBOM; or a manifest whose layers are all signatures or
- * attestations, as cosign's `.sig` and `.att` manifests. Policies let these through, so that clients
+ * Tells whether manifest bytes describe an artifact about an image rather than an image to run. One
+ * kind is a referrer (it has a `subject`) whose artifact or config type is not an image config, such
+ * as a notation signature, a sigstore bundle or an SBOM. The other is a manifest whose layers are all
+ * signatures or attestations, as cosign's `.sig` and `.att` manifests. Policies let these through, so that clients
  * can verify the images they protect. An image with a `subject` is still an image.
  */
 export function isArtifactManifest(bytes: Buffer | undefined): boolean {
