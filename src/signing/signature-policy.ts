@@ -63,6 +63,7 @@ export class SignaturePolicy implements OnModuleInit {
     if (
       isIndexMediaType(manifest.mediaType) ||
       !this.requires(manifest.repository) ||
+      this.verifier.isVerified(manifest.repository, manifest.digest) ||
       isArtifactManifest(manifest.bytes)
     ) {
       return;

@@ -126,6 +126,16 @@ export class SignatureVerifier implements OnModuleInit, OnApplicationBootstrap {
     return this.view(repository, digest, this.store.verdictOf(repository, digest));
   }
 
+  /**
+   * Tells whether an image has a verified signature under the current trust. It reads only the cached
+   * verdict row, so that the pull path parses nothing for a verified image.
+   */
+  isVerified(repository: string, digest: string): boolean {
+    const row = this.store.verdictOf(repository, digest);
+
+    return row?.state === 'verified' && row.trustGeneration === this.trust.current().generation;
+  }
+
   /** Returns the stored verdicts of several images in one repository, by digest. */
   verdicts(repository: string, digests: readonly string[]): Map<string, SignatureVerdict> {
     const rows = this.store.verdictsOf(repository, digests);
