@@ -45,6 +45,16 @@ export function isArtifactManifest(bytes: Buffer | undefined): boolean {
   );
 }
 
+/** Tags cosign and the OCI referrers tag schema write next to an image: `sha256-<hex>`, with a suffix or none. */
+const companionTagPattern = /^sha256-([0-9a-f]{64})(?:\.sig|\.att|\.sbom)?$/;
+
+/** Returns the digest of the image a companion tag names, or undefined for any other tag. */
+export function companionSubject(tag: string): string | undefined {
+  const match = companionTagPattern.exec(tag);
+
+  return match === null ? undefined : `sha256:${match[1]}`;
+}
+
 /** Parses JSON bytes into an object; undefined for anything else. */
 export function parseObject(bytes: Buffer | undefined): Record<string, unknown> | undefined {
   if (bytes === undefined) {

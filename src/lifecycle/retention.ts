@@ -1,3 +1,4 @@
+import { companionSubject } from '../common/artifact-manifests.js';
 import type {
   LifecycleLink,
   LifecycleManifest,
@@ -279,16 +280,6 @@ function tagsToDelete(
         activeAt(tag) >= times.graceBefore
       ),
   );
-}
-
-/** Tags cosign and the OCI referrers tag schema write next to an image: `sha256-<hex>`, with a suffix or none. */
-const companionTagPattern = /^sha256-([0-9a-f]{64})(?:\.sig|\.att|\.sbom)?$/;
-
-/** Returns the digest of the image a companion tag names, or undefined for any other tag. */
-export function companionSubject(tag: string): string | undefined {
-  const match = companionTagPattern.exec(tag);
-
-  return match === null ? undefined : `sha256:${match[1]}`;
 }
 
 /**

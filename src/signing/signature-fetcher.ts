@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 
+import { companionSubject, isArtifactManifest, parseObject } from '../common/artifact-manifests.js';
 import { Digest } from '../common/digest.js';
 import { ManifestNotFoundError } from '../common/domain-errors.js';
 import type { CacheCandidate } from '../common/manifest-hooks.js';
@@ -8,11 +9,7 @@ import { isIndexMediaType } from '../common/media-types.js';
 import { RootLogger } from '../common/root-logger.js';
 import { ContentReader } from '../distribution/services/content-reader.js';
 import { RegistryReader } from '../distribution/services/registry-reader.js';
-import { isArtifactManifest, parseObject } from '../common/artifact-manifests.js';
 import { kindOfArtifact } from './signature-verifier.service.js';
-
-/** Tags cosign and the OCI referrers tag schema write next to an image: `sha256-<hex>` with a suffix or none. */
-const companionTag = /^sha256-[0-9a-f]{64}(\.sig|\.att|\.sbom)?$/;
 
 /** The largest signature layer fetched with an image; envelopes and bundles are a few kilobytes. */
 const maxSignatureBytes = 1024 * 1024;
@@ -48,7 +45,9 @@ export class SignatureFetcher {
     }
 
     return (
-      isIndexMediaType(candidate.mediaType) && candidate.tag !== undefined && companionTag.test(candidate.tag)
+      isIndexMediaType(candidate.mediaType) &&
+      candidate.tag !== undefined &&
+      companionSubject(candidate.tag) !== undefined
     );
   }
 
