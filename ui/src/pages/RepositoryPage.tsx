@@ -268,7 +268,7 @@ function TagTable({
               <td class="numeric" data-label="Size">
                 <TagSize tag={tag} />
               </td>
-              <td data-label="Platforms">
+              <td data-label="Platforms" class="wrap">
                 {tag.platforms.length > 0 ? (
                   tag.platforms.map(formatPlatform).join(', ')
                 ) : (
