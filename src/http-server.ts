@@ -190,8 +190,8 @@ async function readBody(
     return Object.fromEntries(new URLSearchParams(text));
   }
 
-  // Public keys and certificates for signature checks are uploaded as they are stored on disk; a client
-  // such as `curl -T` may send them without a Content-Type.
+  // Public keys and certificates for signature checks are uploaded as they are stored on disk. A client
+  // such as `curl -T` sends them without a Content-Type.
   if (mediaType === 'application/x-pem-file' || (mediaType === undefined && text.startsWith('-----BEGIN '))) {
     return text;
   }

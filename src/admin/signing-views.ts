@@ -1,6 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ValidateBy } from 'class-validator';
 
+import { trustNamePattern, trustStoreNamePattern } from '../signing/trust-files.js';
+
 const sources = ['config', 'api', 'default'];
 const states = ['verified', 'unverified', 'unsigned'];
 const kinds = ['cosign', 'sigstore-bundle', 'notation'];
@@ -136,7 +138,6 @@ export class SignatureSummaryView {
   signer?: string;
 }
 
-const namePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 const nameMessage =
   'must be 1 to 100 letters, digits, dots, dashes or underscores, starting with a letter or digit';
 
@@ -144,7 +145,7 @@ function IsTrustName(label: string): PropertyDecorator {
   return ValidateBy({
     name: 'isTrustName',
     validator: {
-      validate: (value) => typeof value === 'string' && namePattern.test(value),
+      validate: (value) => typeof value === 'string' && trustNamePattern.test(value),
       defaultMessage: () => `${label} ${nameMessage}`,
     },
   });
@@ -164,8 +165,7 @@ export class CertificateParams {
   @ValidateBy({
     name: 'isTrustStore',
     validator: {
-      validate: (value) =>
-        typeof value === 'string' && /^(ca|signingAuthority|tsa):[A-Za-z0-9_.-]{1,100}$/.test(value),
+      validate: (value) => typeof value === 'string' && trustStoreNamePattern.test(value),
       defaultMessage: () => 'the trust store must be "ca:<name>", "signingAuthority:<name>" or "tsa:<name>"',
     },
   })

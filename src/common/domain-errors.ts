@@ -274,24 +274,24 @@ export class PullRefusedByPolicyError extends DomainError {
 
   /**
    * Refuses an image without a verified signature where a policy or an `onlySigned` upstream requires
-   * one; `why` says what its signatures showed.
+   * one; `reason` describes what its signatures showed.
    */
-  static forSignature(name: string, digest: string, rule: string, why: string): PullRefusedByPolicyError {
+  static forSignature(name: string, digest: string, rule: string, reason: string): PullRefusedByPolicyError {
     return new PullRefusedByPolicyError(
-      `pull of ${name}@${digest} refused by policy: the signing.policies rule for "${rule}" requires a verified signature, and ${why}`,
+      `pull of ${name}@${digest} refused by policy: the signing.policies rule for "${rule}" requires a verified signature, and ${reason}`,
       { name, digest, rule },
     );
   }
 
-  /** Refuses to cache an image of an `onlySigned` upstream; `why` says what its signatures showed. */
+  /** Refuses to cache an image of an `onlySigned` upstream; `reason` describes what its signatures showed. */
   static forUnsignedUpstreamImage(
     name: string,
     digest: string,
     prefix: string,
-    why: string,
+    reason: string,
   ): PullRefusedByPolicyError {
     return new PullRefusedByPolicyError(
-      `pull of ${name}@${digest} refused by policy: the upstream ${prefix} is onlySigned, so images are cached only when a signature verifies, and ${why}`,
+      `pull of ${name}@${digest} refused by policy: the upstream ${prefix} is onlySigned, so images are cached only when a signature verifies, and ${reason}`,
       { name, digest },
     );
   }

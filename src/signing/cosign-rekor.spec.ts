@@ -48,7 +48,7 @@ describe('checkCosignTransparencyLog', () => {
     assert.deepEqual(checkCosignTransparencyLog(payload, bare, [], trustedRoot), { notes: [] });
   });
 
-  it('says so when the bundle records another payload or signature, or its promise is tampered', () => {
+  it('notes mismatched or tampered bundles', () => {
     const { payload, annotations } = rekorLayer();
     const bundle = JSON.parse(annotations[cosignBundleAnnotation]) as {
       SignedEntryTimestamp: string;

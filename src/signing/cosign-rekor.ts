@@ -8,7 +8,7 @@ import {
 } from './sigstore-rekor.js';
 import type { SigstoreTrustedRoot } from './sigstore-trusted-root.js';
 
-/** What the transparency log bundle of a verified cosign layer adds to its result. */
+/** The notes and signing time that the transparency log bundle of a verified cosign layer adds to its result. */
 export interface TransparencyLogCheck {
   notes: string[];
   /** The time the log attests it accepted the signature, when its promise verified. */
@@ -20,8 +20,8 @@ const notChecked = 'the transparency log (Rekor) bundle was not checked';
 /**
  * Checks the Rekor bundle of a cosign signature layer that a key already verified: the log's signed
  * entry timestamp must verify with a log of the trusted root, and the entry must record the same
- * signature and payload digest. The key's verdict stands either way, because cosign signatures made
- * with a key need no log; the notes say what the log showed, and a verified promise gives the time.
+ * signature and payload digest. The key's verdict is kept either way, because cosign signatures made
+ * with a key need no log. The notes describe what the log showed, and a verified promise gives the time.
  * Without a trusted root the layer keeps the note that the bundle was not checked.
  */
 export function checkCosignTransparencyLog(

@@ -9,10 +9,7 @@ import { isIndexMediaType } from '../common/media-types.js';
 import { RootLogger } from '../common/root-logger.js';
 import { ContentReader } from '../distribution/services/content-reader.js';
 import { RegistryReader } from '../distribution/services/registry-reader.js';
-import { kindOfArtifact } from './signature-verifier.service.js';
-
-/** The largest signature layer fetched with an image; envelopes and bundles are a few kilobytes. */
-const maxSignatureBytes = 1024 * 1024;
+import { kindOfArtifact, maxSignatureBytes } from './signature-verifier.service.js';
 
 interface Descriptor {
   mediaType?: unknown;

@@ -53,7 +53,7 @@ export class SignaturePolicy implements OnModuleInit {
   /** Tells whether pulls from `repository` need a verified signature. */
   requires(repository: string): boolean {
     return (
-      this.onlySigned.has(repository.slice(0, repository.indexOf('/'))) ||
+      this.onlySignedPrefix(repository) !== undefined ||
       this.rules.some((rule) => rule.pattern.test(repository))
     );
   }
@@ -85,9 +85,9 @@ export class SignaturePolicy implements OnModuleInit {
       'pull refused by signature policy',
     );
 
-    const prefix = manifest.repository.slice(0, manifest.repository.indexOf('/'));
+    const prefix = this.onlySignedPrefix(manifest.repository);
 
-    throw this.onlySigned.has(prefix)
+    throw prefix !== undefined
       ? PullRefusedByPolicyError.forUnsignedUpstreamImage(
           manifest.repository,
           manifest.digest,
@@ -108,9 +108,9 @@ export class SignaturePolicy implements OnModuleInit {
    * manifests and indexes are let in, because they are judged by what they sign.
    */
   private async admit(candidate: CacheCandidate): Promise<void> {
-    const prefix = candidate.repository.slice(0, candidate.repository.indexOf('/'));
+    const prefix = this.onlySignedPrefix(candidate.repository);
 
-    if (!this.onlySigned.has(prefix) || this.fetcher.isSignatureArtifact(candidate)) {
+    if (prefix === undefined || this.fetcher.isSignatureArtifact(candidate)) {
       return;
     }
 
@@ -133,6 +133,14 @@ export class SignaturePolicy implements OnModuleInit {
       prefix,
       explain(verdict),
     );
+  }
+
+  /** Returns the upstream prefix of `repository` when that upstream is `onlySigned`. */
+  private onlySignedPrefix(repository: string): string | undefined {
+    const slash = repository.indexOf('/');
+    const prefix = slash === -1 ? undefined : repository.slice(0, slash);
+
+    return prefix !== undefined && this.onlySigned.has(prefix) ? prefix : undefined;
   }
 
   private passes(verdict: SignatureVerdict): boolean {

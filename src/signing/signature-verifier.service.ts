@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleInit } fr
 import type { Logger } from 'pino';
 
 import { ActivityObserver } from '../common/activity-observer.js';
+import { parseObject } from '../common/artifact-manifests.js';
 import { Digest } from '../common/digest.js';
 import { BlobNotFoundError } from '../common/domain-errors.js';
 import { KeyedMutex } from '../common/keyed-mutex.js';
@@ -60,7 +61,7 @@ export interface SignatureVerdict {
 }
 
 /** The largest signature layer read: envelopes and bundles are a few kilobytes. */
-const maxSignatureBytes = 1024 * 1024;
+export const maxSignatureBytes = 1024 * 1024;
 
 /** Layer media types of cosign signatures, notation envelopes and sigstore bundles. */ const bundleLayerTypes =
   new Set([
@@ -387,8 +388,8 @@ export class SignatureVerifier implements OnModuleInit, OnApplicationBootstrap {
       return `${digest} is an index, not a signature manifest`;
     }
 
-    const body = JSON.parse(content.bytes.toString('utf8')) as { layers?: unknown };
-    const layers = Array.isArray(body.layers) ? body.layers : [];
+    const body = parseObject(content.bytes);
+    const layers: unknown[] = Array.isArray(body?.layers) ? body.layers : [];
 
     return { digest, mediaType: content.mediaType, layers: layers.flatMap(layerOf) };
   }

@@ -10,7 +10,14 @@ import type { NotationTrust } from './notation.js';
 import { parseTrustPolicy, type NotationTrustPolicyDocument } from './notation-trust-policy.js';
 import type { SigstoreTrust } from './sigstore-bundle.js';
 import { parseTrustedRoot } from './sigstore-trusted-root.js';
-import { readCertificates, readJson, readTrustFile, TrustMaterialError } from './trust-files.js';
+import {
+  readCertificates,
+  readJson,
+  readTrustFile,
+  TrustMaterialError,
+  trustNamePattern,
+  trustStoreNamePattern,
+} from './trust-files.js';
 
 export { TrustMaterialError } from './trust-files.js';
 
@@ -61,12 +68,6 @@ export interface TrustView {
     trustPolicy: { source: TrustSource; document: NotationTrustPolicyDocument };
   };
 }
-
-/** Certificate store names as notation's trust policies write them: `ca:release`. */
-const storeNamePattern = /^(ca|signingAuthority|tsa):[A-Za-z0-9_.-]{1,100}$/;
-
-/** Names of uploaded keys and certificates: safe in a URL path segment and in a report. */
-const namePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
 /**
  * The trust that signatures are checked against: cosign public keys, a sigstore trusted root with
@@ -417,7 +418,7 @@ function describeKey({ key }: TrustedKey): string {
 }
 
 function checkName(name: string, label: string): void {
-  if (!namePattern.test(name)) {
+  if (!trustNamePattern.test(name)) {
     throw new TrustMaterialError(
       `the ${label} name ${JSON.stringify(name)} must be 1 to 100 letters, digits, dots, dashes or underscores, starting with a letter or digit`,
     );
@@ -425,7 +426,7 @@ function checkName(name: string, label: string): void {
 }
 
 function checkStoreName(store: string): void {
-  if (!storeNamePattern.test(store)) {
+  if (!trustStoreNamePattern.test(store)) {
     throw new TrustMaterialError(
       `the trust store name ${JSON.stringify(store)} must be "ca:<name>", "signingAuthority:<name>" or "tsa:<name>"`,
     );

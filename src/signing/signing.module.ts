@@ -7,9 +7,9 @@ import { SignatureVerifier } from './signature-verifier.service.js';
 import { SigningTrust } from './signing-trust.service.js';
 
 /**
- * Image signing: cosign signatures, sigstore bundles and notation signatures found next to each image,
- * checked offline against configured and uploaded trust, one verdict per image and repository, and the
- * policies that require a verified signature to pull or to cache from an upstream.
+ * Image signing. Cosign signatures, sigstore bundles and notation signatures stored next to each image
+ * are checked offline against configured and uploaded trust, giving one verdict per image and
+ * repository. Policies require a verified signature to pull, or to cache from an upstream.
  */
 @Module({
   imports: [DistributionModule],

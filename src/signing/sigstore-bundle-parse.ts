@@ -11,11 +11,11 @@ export const bundleMediaTypes: readonly string[] = [
   'application/vnd.dev.sigstore.bundle.v0.3+json',
 ];
 
-/** What signed a bundle: a public key known out of band, or a (Fulcio) certificate. */
+/** The signer of a bundle: a public key known out of band, or a (Fulcio) certificate. */
 export type VerificationMaterial =
   { kind: 'key'; hint?: string } | { kind: 'certificate'; leaf: X509Certificate };
 
-/** What a bundle signs: a DSSE envelope or the digest of a message. */
+/** The content a bundle signs: a DSSE envelope or the digest of a message. */
 export type BundleContent =
   | { kind: 'dsse'; payloadType: string; payload: Buffer; signature: Buffer }
   | { kind: 'message'; algorithm: string; digest: Buffer; signature: Buffer };

@@ -15,9 +15,9 @@ import { checkCertificateChain, readCertificateIdentity } from './sigstore-x509.
 
 export { verifyRekorSignedEntryTimestamp } from './sigstore-rekor.js';
 
-/** What verification of sigstore bundles trusts. */
+/** The keys, trusted root and identities that sigstore bundles are checked against. */
 export interface SigstoreTrust {
-  /** Public keys for key-signed bundles; every key is tried, whatever the bundle's key hint says. */
+  /** Public keys for key-signed bundles; every key is tried, whatever key hint the bundle gives. */
   keys: readonly TrustedKey[];
   /** Fulcio certificate authorities and Rekor keys, needed for keyless bundles and transparency log entries. */
   trustedRoot?: SigstoreTrustedRoot;

@@ -22,7 +22,7 @@ export interface RekorEntry {
   signedEntryTimestamp: string;
 }
 
-/** What the bundle itself says was signed, to compare with what the Rekor entry recorded. */
+/** The signature and digest the bundle itself records, to compare with what the Rekor entry recorded. */
 export interface SignedContent {
   signature: Buffer;
   /** The digest of the signed message (messageSignature) or of the DSSE payload, with its algorithm. */

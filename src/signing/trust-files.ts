@@ -7,6 +7,12 @@ import { containsPrivateKey, loadPublicKey } from './cosign-signature.js';
 import { parseTrustPolicy } from './notation-trust-policy.js';
 import { parseTrustedRoot } from './sigstore-trusted-root.js';
 
+/** Trust store names as notation's trust policies write them, such as `ca:release`. */
+export const trustStoreNamePattern = /^(ca|signingAuthority|tsa):[A-Za-z0-9_.-]{1,100}$/;
+
+/** Names of uploaded keys and certificates: safe in a URL path segment and in a report. */
+export const trustNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+
 /** Thrown when uploaded or configured trust material cannot be used; the message names it and the reason. */
 export class TrustMaterialError extends Error {}
 

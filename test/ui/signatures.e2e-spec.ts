@@ -1,8 +1,8 @@
 /**
  * The signature badges and the Signatures tab in headless Chromium against a real Wharf. The images
- * of prod/app are pushed with skopeo and signed here: with cosign by a configured ECDSA key, with
- * Notation by the leaf of a trusted openssl test CA, with cosign by a key Wharf does not trust, and not
- * at all. A signed index lets through an unsigned image it lists. Everything the pages show is
+ * of prod/app are pushed with skopeo and signed here. One is signed with cosign by a configured ECDSA
+ * key, one with Notation by the leaf of a trusted openssl test CA, one with cosign by a key Wharf does
+ * not trust, and one is not signed. A signed index lets through an unsigned image it lists. Everything the pages show is
  * compared with the admin API's response.
  */
 import assert from 'node:assert/strict';
