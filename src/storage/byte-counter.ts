@@ -25,6 +25,8 @@ export class ByteCounter extends Transform {
   constructor(
     readonly hash: Hash = createHash('sha256'),
     private readonly limit = Number.POSITIVE_INFINITY,
+    /** Called with each chunk once it is counted and hashed, before the next stage takes it. */
+    private readonly onChunk?: (chunk: Buffer) => void,
   ) {
     super({ highWaterMark: copyBufferBytes });
   }
@@ -39,6 +41,7 @@ export class ByteCounter extends Transform {
     }
 
     this.hash.update(chunk);
+    this.onChunk?.(chunk);
     callback(null, chunk);
   }
 }

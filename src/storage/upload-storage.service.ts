@@ -22,6 +22,11 @@ export interface ChunkExpectation {
   length?: number;
   /** Called with the upload's size each time bytes reach the file, so readers may follow it as it grows. */
   onWritten?: (size: number) => void;
+  /**
+   * Called with each chunk once it is counted and hashed, before it is written, so readers may take it
+   * from memory. A chunk of a failed append is truncated away afterwards.
+   */
+  onChunk?: (chunk: Buffer) => void;
 }
 
 /** The running sha256 of an upload's bytes, valid while the file still has `size` bytes. */
@@ -87,7 +92,7 @@ export class UploadStorage {
       }
 
       const base = await this.hashOf(uploadId, size);
-      const counter = new ByteCounter(base, expected.length);
+      const counter = new ByteCounter(base, expected.length, expected.onChunk);
       const path = this.paths.uploadData(uploadId);
 
       const source = detachedSource(body);

@@ -364,6 +364,82 @@ describe('BlobTransfer', () => {
     assert.equal(transfer.complete, false);
   });
 
+  describe('chunks in memory', () => {
+    it('a reader takes chunks before they reach the file', async () => {
+      const content = randomBytes(50_000);
+      const transfer = newTransfer(content.length);
+      const reader = new Collected(transfer.read());
+
+      transfer.chunk(content.subarray(0, 20_000));
+      transfer.chunk(content.subarray(20_000));
+      await waitUntil(() => reader.length === content.length - 1, 'all but the last byte');
+
+      // Nothing is on disk: every byte so far came from memory.
+      assert.equal(transfer.written, 0);
+      assert.ok(reader.bytes.equals(content.subarray(0, -1)));
+
+      appendFileSync(transfer.path, content);
+      transfer.progress(content.length);
+      transfer.verified();
+      await withTimeout(reader.done, 'reader end');
+
+      assert.equal(reader.error, undefined);
+      assert.ok(reader.bytes.equals(content));
+    });
+
+    it('a late reader reads written bytes from the file and the rest from memory', async () => {
+      const content = randomBytes(40_000);
+      const transfer = newTransfer(content.length);
+
+      transfer.chunk(content.subarray(0, 10_000));
+      transfer.chunk(content.subarray(10_000, 25_000));
+      appendFileSync(transfer.path, content.subarray(0, 10_000));
+      transfer.progress(10_000);
+
+      // The file gets different bytes beyond what was reported written, so a read of them would show.
+      appendFileSync(transfer.path, Buffer.alloc(15_000));
+
+      const reader = new Collected(transfer.read());
+
+      transfer.chunk(content.subarray(25_000));
+      await waitUntil(() => reader.length === content.length - 1, 'all but the last byte');
+
+      assert.ok(reader.bytes.equals(content.subarray(0, -1)));
+
+      // The reader ends once the transfer is verified, which also lets the test end.
+      transfer.verified();
+      await withTimeout(reader.done, 'reader end');
+
+      assert.ok(reader.bytes.equals(content));
+    });
+
+    it('a range inside an unwritten chunk comes from memory', async () => {
+      const content = randomBytes(30_000);
+      const transfer = newTransfer(content.length);
+      const reader = new Collected(transfer.read({ start: 12_000, end: 12_999 }));
+
+      transfer.chunk(content);
+      await waitUntil(() => reader.length === 999, 'the range but its last byte');
+      transfer.verified();
+      await withTimeout(reader.done, 'reader end');
+
+      assert.ok(reader.bytes.equals(content.subarray(12_000, 13_000)));
+    });
+
+    it('a failure drops the chunks and fails the reader', async () => {
+      const transfer = newTransfer(10_000);
+      const reader = new Collected(transfer.read());
+
+      transfer.chunk(randomBytes(5_000));
+      await waitUntil(() => reader.length === 4_999, 'the chunk but its last byte');
+      transfer.failed(new Error('digest mismatch'));
+      await withTimeout(reader.done, 'reader error');
+
+      assert.equal(reader.error?.message, 'digest mismatch');
+      assert.equal(transfer.bytesInMemory(0, 10), undefined);
+    });
+  });
+
   describe('piped into a destination', () => {
     /** Creates a destination that completes each write a millisecond later, as a slow socket does. */
     function slowDestination(received: Buffer[]): Writable {

@@ -7,15 +7,27 @@ import type { ByteRange } from '../storage/blob-storage.service.js';
 const readChunkBytes = 256 * 1024;
 const tailPollMs = 50;
 
+/** A chunk that arrived from the upstream and is not on disk yet. */
+interface PendingChunk {
+  start: number;
+  bytes: Buffer;
+}
+
 /**
- * A blob being copied from an upstream into an upload file. Any number of clients read it while it
- * grows, each from its own file handle. The last byte is released only once the whole blob is
- * verified, so a client never receives a complete response for bytes that fail verification: a
- * failed transfer ends every reader with an error instead.
+ * A blob being copied from an upstream into an upload file, which any number of clients read while it
+ * grows. Bytes still on their way to the file come from memory, and written bytes from the reader's
+ * own file handle. So a client that keeps up never waits for the disk, and one that falls behind costs
+ * no memory. The last byte is released only once the whole blob is verified, so a client never
+ * receives a complete response for bytes that fail verification: a failed transfer ends every reader
+ * with an error instead.
  */
 export class BlobTransfer {
   /** Bytes appended to the file so far. */
   written = 0;
+  /** Bytes that arrived so far, on disk or in `pending`. */
+  private arrived = 0;
+  /** Arrived chunks in order, covering the bytes from `written` to `arrived`. */
+  private pending: PendingChunk[] = [];
   private state: 'running' | 'verified' | 'failed' = 'running';
   /** Counts changes, so a reader can tell whether one happened while it was reading. */
   private version = 0;
@@ -37,8 +49,26 @@ export class BlobTransfer {
     return this.state !== 'running';
   }
 
+  /** Takes the next chunk of the blob, counted and hashed but not written yet, for readers to share. */
+  chunk(bytes: Buffer): void {
+    if (this.state !== 'running' || bytes.length === 0) {
+      return;
+    }
+
+    this.pending.push({ start: this.arrived, bytes });
+    this.arrived += bytes.length;
+    this.changed();
+  }
+
+  /** Records that the file contains `written` bytes, so that readers read those from it. */
   progress(written: number): void {
     this.written = written;
+    this.arrived = Math.max(this.arrived, written);
+
+    while (this.pending.length > 0 && this.pending[0].start + this.pending[0].bytes.length <= written) {
+      this.pending.shift();
+    }
+
     this.changed();
   }
 
@@ -55,6 +85,7 @@ export class BlobTransfer {
 
     this.state = 'failed';
     this.failure = error;
+    this.pending = [];
     this.changed();
   }
 
@@ -68,14 +99,34 @@ export class BlobTransfer {
     return new TailReader(this, range);
   }
 
-  /** Returns how many bytes readers may take now, or undefined while nothing more can be known. */
+  /** Returns how many bytes readers may take now, and throws the failure of a failed transfer. */
   readableLimit(): number {
     if (this.state === 'failed') {
       throw this.failure ?? new Error('upstream transfer failed');
     }
 
     // While unverified, one byte is held back so that no reader can finish early.
-    return this.state === 'verified' ? this.written : Math.max(this.written - 1, 0);
+    return this.state === 'verified' ? this.arrived : Math.max(this.arrived - 1, 0);
+  }
+
+  /**
+   * Returns up to `length` bytes from `position` when they are still in memory, without copying, or
+   * undefined when they are on disk.
+   */
+  bytesInMemory(position: number, length: number): Buffer | undefined {
+    if (position < this.written) {
+      return undefined;
+    }
+
+    for (const { start, bytes } of this.pending) {
+      const offset = position - start;
+
+      if (offset < bytes.length) {
+        return bytes.subarray(offset, offset + length);
+      }
+    }
+
+    return undefined;
   }
 
   get complete(): boolean {
@@ -88,8 +139,8 @@ export class BlobTransfer {
 
   /** Resolves on the next change, or after a short poll interval, whichever comes first. */
   waitForChange(): Promise<void> {
-    // Progress is reported once bytes reach the file, so the timer is only a safety net for a reader
-    // that checked just before a change.
+    // Every chunk and every write is reported, so the timer is only a safety net for a reader that
+    // checked just before a change.
     return new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -104,7 +155,10 @@ export class BlobTransfer {
   }
 }
 
-/** Reads a BlobTransfer's file from its own handle, waiting for bytes the writer has not appended yet. */
+/**
+ * Reads a BlobTransfer from memory or from its own handle on the file, waiting for bytes that have not
+ * arrived yet.
+ */
 class TailReader extends Readable {
   private handle: FileHandle | undefined;
   private position: number;
@@ -140,7 +194,7 @@ class TailReader extends Readable {
     );
   }
 
-  private async readMore(): Promise<void> {
+  private async openFile(): Promise<FileHandle> {
     this.handle ??= await open(this.transfer.path, 'r').catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT' && this.transfer.complete) {
         return open(this.transfer.finalPath, 'r');
@@ -149,6 +203,10 @@ class TailReader extends Readable {
       throw error;
     });
 
+    return this.handle;
+  }
+
+  private async readMore(): Promise<void> {
     for (;;) {
       const complete = this.transfer.complete;
       const limit = this.transfer.readableLimit();
@@ -165,21 +223,42 @@ class TailReader extends Readable {
       const available = stop - this.position;
       const changesBeforeRead = this.transfer.changeCount;
 
-      if (available > 0) {
-        const buffer = Buffer.allocUnsafe(Math.min(available, readChunkBytes));
-        const { bytesRead } = await this.handle.read(buffer, 0, buffer.length, this.position);
+      const chunk = available > 0 ? await this.nextChunk(available) : undefined;
 
-        if (bytesRead > 0) {
-          this.position += bytesRead;
-          this.push(buffer.subarray(0, bytesRead));
+      if (chunk) {
+        this.position += chunk.length;
+        this.push(chunk);
 
-          return;
-        }
+        return;
       }
 
       if (this.transfer.changeCount === changesBeforeRead) {
         await this.transfer.waitForChange();
       }
     }
+  }
+
+  /**
+   * Returns up to `length` bytes from the reader's position: from memory while they are on their way to
+   * the file, otherwise from the file, of which only bytes reported written are read.
+   */
+  private async nextChunk(length: number): Promise<Buffer | undefined> {
+    const inMemory = this.transfer.bytesInMemory(this.position, length);
+
+    if (inMemory) {
+      return inMemory;
+    }
+
+    const onDisk = this.transfer.written - this.position;
+
+    if (onDisk <= 0) {
+      return undefined;
+    }
+
+    const handle = await this.openFile();
+    const buffer = Buffer.allocUnsafe(Math.min(length, onDisk, readChunkBytes));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, this.position);
+
+    return bytesRead > 0 ? buffer.subarray(0, bytesRead) : undefined;
   }
 }

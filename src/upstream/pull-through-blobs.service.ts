@@ -212,10 +212,11 @@ export class PullThroughBlobs {
     response.body.pipe(body);
 
     try {
-      // The size readers see grows after each completed write, so every byte it counts is on disk.
+      // Readers take each chunk from memory as it arrives, and from the file once it is written.
       const size = await this.uploads.append(uploadId, body, {
         length: transfer.size,
         onWritten: (written) => transfer.progress(written),
+        onChunk: (chunk) => transfer.chunk(chunk),
       });
 
       // Readers may take the last byte as soon as the bytes match; flushing and moving them comes after.
