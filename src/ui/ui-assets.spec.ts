@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 
 import { UiAssets } from './ui-assets.js';
 
@@ -65,6 +65,40 @@ describe('UiAssets', () => {
     assert.ok(javascript.brotli.length < javascript.body.length);
     // The icon is too small to be worth compressing.
     assert.equal(assets.file('favicon.svg')?.brotli, undefined);
+  });
+
+  it('uses the compressed forms the build wrote', async () => {
+    const built = join(directory, 'precompressed');
+    const brotli = brotliCompressSync(script);
+    const gzip = gzipSync(script, { level: 1 });
+
+    await mkdir(join(built, 'assets'), { recursive: true });
+    await writeFile(join(built, 'assets', 'app.js'), script);
+    await writeFile(join(built, 'assets', 'app.js.br'), brotli);
+    await writeFile(join(built, 'assets', 'app.js.gz'), gzip);
+
+    const assets = UiAssets.load(built);
+
+    assert.deepEqual(assets.file('assets/app.js')?.brotli, brotli);
+    assert.deepEqual(assets.file('assets/app.js')?.gzip, gzip);
+    assert.equal(assets.file('assets/app.js.br'), undefined);
+    assert.equal(assets.file('assets/app.js.gz'), undefined);
+  });
+
+  it('compresses again when a built form is stale', async () => {
+    const built = join(directory, 'stale');
+
+    await mkdir(built, { recursive: true });
+    await writeFile(join(built, 'app.js'), script);
+    await writeFile(join(built, 'app.js.gz'), gzipSync('console.log("an earlier build");\n'.repeat(100)));
+    await writeFile(join(built, 'app.js.br'), 'not brotli');
+
+    const file = UiAssets.load(built).file('app.js');
+
+    assert.ok(file?.gzip);
+    assert.ok(file.brotli);
+    assert.equal(gunzipSync(file.gzip).toString(), script);
+    assert.equal(brotliDecompressSync(file.brotli).toString(), script);
   });
 
   it('gives files with different bytes different entity tags', () => {

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+
+import { compressedSuffixes, type CompressedForms, compressForms, isCompressible } from './ui-compression.js';
 
 /** One file of the built UI, held in memory with its compressed forms. */
 export interface UiFile {
@@ -28,8 +30,7 @@ const contentTypes: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
-/** Text formats that compress well; images and fonts are compressed already. */
-const compressible = new Set(['.html', '.js', '.css', '.map', '.json', '.svg', '.txt']);
+const decompressors = { brotli: brotliDecompressSync, gzip: gunzipSync } as const;
 
 /**
  * The web UI that Vite built into `dist/ui`, read once at start. The whole build is a few hundred
@@ -42,12 +43,26 @@ export class UiAssets {
 
   private constructor(readonly directory: string) {}
 
-  /** Reads the build in `directory`; `available` is false when it has not been built. */
+  /**
+   * Reads the build in `directory`; `available` is false when it has not been built. The compressed
+   * forms the build wrote next to each file are used when they decompress to the file, and a file
+   * without them is compressed here.
+   */
   static load(directory: string): UiAssets {
     const assets = new UiAssets(directory);
+    const paths = filesUnder(directory, '');
+    const present = new Set(paths);
+    const compressedPaths = new Set(
+      paths.flatMap((path) => Object.values(compressedSuffixes).map((suffix) => path + suffix)),
+    );
 
-    for (const path of filesUnder(directory, '')) {
-      assets.files.set(path, fileOf(readFileSync(join(directory, path)), path));
+    for (const path of paths.filter((candidate) => !compressedPaths.has(candidate))) {
+      const body = readFileSync(join(directory, path));
+      const forms = isCompressible(path, body.length)
+        ? (builtForms(directory, path, body, present) ?? compressForms(body))
+        : {};
+
+      assets.files.set(path, fileOf(body, path, forms));
     }
 
     return assets;
@@ -93,27 +108,52 @@ function filesUnder(directory: string, prefix: string): string[] {
   });
 }
 
-function fileOf(body: Buffer, path: string): UiFile {
-  const extension = extname(path);
-  const file: UiFile = {
-    body,
-    contentType: contentTypes[extension] ?? 'application/octet-stream',
-    etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
-    immutable: path.startsWith('assets/'),
-  };
+/**
+ * Reads the compressed forms that the UI build wrote next to a file. Returns undefined when there are
+ * none, or when one does not decompress to the file (left from an earlier build), so that the caller
+ * compresses the file itself.
+ */
+function builtForms(
+  directory: string,
+  path: string,
+  body: Buffer,
+  present: ReadonlySet<string>,
+): CompressedForms | undefined {
+  const forms: CompressedForms = {};
 
-  if (compressible.has(extension) && body.length > 1024) {
-    const brotli = brotliCompressSync(body, {
-      params: {
-        [zlibConstants.BROTLI_PARAM_QUALITY]: 11,
-        [zlibConstants.BROTLI_PARAM_SIZE_HINT]: body.length,
-      },
-    });
-    const gzip = gzipSync(body, { level: 9 });
+  for (const form of ['brotli', 'gzip'] as const) {
+    const formPath = path + compressedSuffixes[form];
 
-    file.brotli = brotli.length < body.length ? brotli : undefined;
-    file.gzip = gzip.length < body.length ? gzip : undefined;
+    if (!present.has(formPath)) {
+      continue;
+    }
+
+    const bytes = readFileSync(join(directory, formPath));
+
+    if (!decompressesTo(form, bytes, body)) {
+      return undefined;
+    }
+
+    forms[form] = bytes;
   }
 
-  return file;
+  return forms.brotli || forms.gzip ? forms : undefined;
+}
+
+function decompressesTo(form: keyof CompressedForms, bytes: Buffer, body: Buffer): boolean {
+  try {
+    return decompressors[form](bytes).equals(body);
+  } catch {
+    return false;
+  }
+}
+
+function fileOf(body: Buffer, path: string, forms: CompressedForms): UiFile {
+  return {
+    body,
+    contentType: contentTypes[extname(path)] ?? 'application/octet-stream',
+    etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
+    immutable: path.startsWith('assets/'),
+    ...forms,
+  };
 }
