@@ -95,7 +95,7 @@ async function shutDown(
 ): Promise<void> {
   const server = app.getHttpServer();
 
-  app.get(ShutdownState).begin();
+  app.get(ShutdownState).begin(graceMs);
   logger.info({ signal, graceMs, requestsInFlight: requests.count }, 'shutting down');
 
   // A stalled client must not keep the process alive, so the grace period ends with every connection cut.

@@ -1,13 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { finished, PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 
 import type { Digest } from '../common/digest.js';
 import { BlobNotFoundError, UpstreamUnavailableError } from '../common/domain-errors.js';
 import { firstBytes } from '../common/first-bytes.js';
+import { ShutdownState } from '../common/shutdown-state.js';
 import type { BlobContent } from '../common/registry-content.js';
 import { BlobRecordStore } from '../metadata/stores/blob-record.store.js';
+import { WharfConfig } from '../config/config.schema.js';
+import { durationMs } from '../config/units.js';
 import { UpstreamCacheStore } from '../metadata/stores/upstream-cache.store.js';
 import { BlobStorage } from '../storage/blob-storage.service.js';
 import { copyBufferBytes } from '../storage/byte-counter.js';
@@ -19,17 +23,28 @@ import { UpstreamClients } from './upstream-clients.js';
 import type { UpstreamTarget } from './upstream-routes.js';
 import { UpstreamStatistics } from './upstream-statistics.service.js';
 
+/** A copy from an upstream that is still running, which shutdown waits for. */
+interface RunningCopy {
+  readonly done: Promise<void>;
+  /** Stops the copy; the partial upload is then removed. */
+  readonly abort: (reason: Error) => void;
+}
+
 /**
  * Blobs through an upstream prefix. A cached blob is served from disk. A cold one is copied from the
  * upstream into an upload file by one transfer that every concurrent client reads while it grows. The
  * copy is verified against the digest before it is committed, and it continues when clients disconnect.
+ * On shutdown, copies get the grace period to be stored.
  */
 @Injectable()
-export class PullThroughBlobs {
+export class PullThroughBlobs implements BeforeApplicationShutdown {
   private readonly logger = new Logger(PullThroughBlobs.name);
   private readonly transfers = new Map<string, Promise<BlobTransfer>>();
+  private readonly copies = new Set<RunningCopy>();
+  private readonly shutdownGraceMs: number;
 
   constructor(
+    @Inject(WharfConfig) config: Pick<WharfConfig, 'http'>,
     @Inject(UpstreamClients) private readonly clients: UpstreamClients,
     @Inject(BlobRecordStore) private readonly blobRecords: BlobRecordStore,
     @Inject(UpstreamCacheStore) private readonly cache: UpstreamCacheStore,
@@ -37,7 +52,47 @@ export class PullThroughBlobs {
     @Inject(UploadStorage) private readonly uploads: UploadStorage,
     @Inject(StoragePaths) private readonly paths: StoragePaths,
     @Inject(UpstreamStatistics) private readonly statistics: UpstreamStatistics,
-  ) {}
+    @Inject(ShutdownState) private readonly shutdown: ShutdownState,
+  ) {
+    this.shutdownGraceMs = durationMs(config.http.shutdownGracePeriod);
+  }
+
+  /**
+   * Waits for the copies still running, which may have no client left, so that a blob that has
+   * arrived is stored rather than left as an upload file. Copies still running when the grace period
+   * ends are stopped, and their uploads removed.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.copies.size === 0) {
+      return;
+    }
+
+    const running = [...this.copies];
+    const settled = Promise.allSettled(running.map((copy) => copy.done));
+
+    this.logger.log({ transfers: running.length }, 'waiting for upstream blob transfers to finish');
+
+    const finished = await Promise.race([
+      settled.then(() => true),
+      sleep(this.shutdown.remainingGraceMs() ?? this.shutdownGraceMs, false, { ref: false }),
+    ]);
+
+    if (!finished) {
+      this.logger.warn(
+        { transfers: this.copies.size },
+        'grace period over; stopping the upstream blob transfers still running',
+      );
+
+      for (const copy of this.copies) {
+        copy.abort(new Error('Wharf is shutting down'));
+      }
+
+      await settled;
+    }
+
+    // The statistics service may have flushed before these copies counted their bytes, so flush again.
+    await this.statistics.flush();
+  }
 
   /** Returns a blob's size from the cache, a transfer in progress, or an upstream HEAD. */
   async statBlob(target: UpstreamTarget, digest: Digest): Promise<number> {
@@ -183,9 +238,15 @@ export class PullThroughBlobs {
 
     // The copy runs on its own: a client that disconnects must not stop it. The agent's idle timeout
     // bounds it when the upstream stalls.
-    void this.copy(target, digest, uploadId, transfer, response).finally(() =>
-      this.transfers.delete(this.key(target, digest)),
-    );
+    const copy: RunningCopy = {
+      done: this.copy(target, digest, uploadId, transfer, response).finally(() => {
+        this.transfers.delete(this.key(target, digest));
+        this.copies.delete(copy);
+      }),
+      abort: (reason) => response.body.destroy(reason),
+    };
+
+    this.copies.add(copy);
 
     return transfer;
   }

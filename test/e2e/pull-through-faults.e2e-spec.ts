@@ -5,7 +5,8 @@
  * Wharf and the fake keep their state between tests.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -727,6 +728,118 @@ describe('pull-through faults', () => {
         `PUT manifest returned ${errors[0]?.code}`,
       );
       assert.equal(fake.requests.length + fake.tokenRequests.length, requestsBefore);
+    });
+  });
+
+  describe('shutdown during a cache fill', () => {
+    /** Lists the upload directories left in a Wharf data directory. */
+    async function leftUploads(rootDirectory: string): Promise<string[]> {
+      const entries = await readdir(join(rootDirectory, 'uploads')).catch(() => []);
+
+      return entries.filter((entry) => !entry.startsWith('.'));
+    }
+
+    /**
+     * Starts a second Wharf in front of the fake and a cold GET of `blob`, which the fake sends slowly.
+     * Reads the first chunk, disconnects, sends SIGTERM and waits for the exit code.
+     */
+    async function shutDownDuringFill(
+      repository: string,
+      blob: Content,
+      shutdownGracePeriod: string,
+    ): Promise<{ wharf: WharfServer; exitCode: number | null }> {
+      const wharf = await startWharf({
+        config: {
+          http: { address: '127.0.0.1', port: 0, shutdownGracePeriod },
+          upstreams: [{ prefix: 'fake', url: fake.url, tagTtl: '1s', timeout: '2s' }],
+        },
+      });
+      const controller = new AbortController();
+      const response = await fetch(`${wharf.baseUrl}${wharfBlobPath('fake', repository, blob)}`, {
+        signal: controller.signal,
+      });
+
+      assert.equal(response.status, 200, `the first GET returned ${response.status}`);
+      assert.ok(response.body !== null, 'the response has no body');
+
+      const reader = response.body.getReader();
+
+      await reader.read();
+      controller.abort();
+      await reader.cancel().catch(() => undefined);
+
+      const exited = once(wharf.process, 'exit');
+
+      wharf.process.kill('SIGTERM');
+
+      const [exitCode] = (await exited) as [number | null];
+
+      return { wharf, exitCode };
+    }
+
+    function logCount(wharf: WharfServer, message: string): number {
+      return wharf.logRecords().filter((record) => record.msg === message).length;
+    }
+
+    it('SIGTERM stores a fill whose client left', { timeout: 60_000 }, async () => {
+      const repository = 'shutdown/stored';
+      const blob = createRandomBlob(4 * 1024 * 1024);
+      const upstreamPath = fake.blobPath(repository, blob.digest);
+
+      addBlobRepository(repository, blob);
+      // 32 chunks 25 ms apart: the copy is still running when SIGTERM arrives.
+      fake.setFault(upstreamPath, { kind: 'slow', delayMs: 25, chunkSize: 128 * 1024 });
+
+      const { wharf, exitCode } = await shutDownDuringFill(repository, blob, '10s');
+      let restarted: WharfServer | undefined;
+
+      try {
+        assert.equal(exitCode, 0);
+        assert.equal(logCount(wharf, 'waiting for upstream blob transfers to finish'), 1);
+        assert.deepEqual(await leftUploads(wharf.rootDirectory), []);
+        assert.equal(fake.count({ method: 'GET', path: upstreamPath, completed: true }), 1);
+
+        fake.setFault(upstreamPath, { kind: 'status', status: 503 });
+        restarted = await startWharf({
+          rootDirectory: wharf.rootDirectory,
+          config: { upstreams: [{ prefix: 'fake', url: fake.url, tagTtl: '1s', timeout: '2s' }] },
+        });
+
+        const cached = await fetch(`${restarted.baseUrl}${wharfBlobPath('fake', repository, blob)}`, {
+          signal: AbortSignal.timeout(answerBoundMs),
+        });
+        const bytes = Buffer.from(await cached.arrayBuffer());
+
+        assert.equal(cached.status, 200);
+        assert.ok(digestMatches(blob.digest, bytes), 'the stored blob has another digest');
+        assert.equal(fake.count({ method: 'GET', path: upstreamPath }), 1);
+      } finally {
+        await (restarted ?? wharf).dispose();
+      }
+    });
+
+    it('SIGTERM discards a fill after the grace period', { timeout: 60_000 }, async () => {
+      const repository = 'shutdown/discarded';
+      const blob = createRandomBlob(4 * 1024 * 1024);
+      const upstreamPath = fake.blobPath(repository, blob.digest);
+
+      addBlobRepository(repository, blob);
+      // 64 chunks 100 ms apart take more than 6 s, far beyond the grace period of 1 s.
+      fake.setFault(upstreamPath, { kind: 'slow', delayMs: 100, chunkSize: 64 * 1024 });
+
+      const { wharf, exitCode } = await shutDownDuringFill(repository, blob, '1s');
+
+      try {
+        assert.equal(exitCode, 0);
+        assert.equal(
+          logCount(wharf, 'grace period over; stopping the upstream blob transfers still running'),
+          1,
+        );
+        assert.deepEqual(await leftUploads(wharf.rootDirectory), []);
+        assert.deepEqual(await readdir(join(wharf.rootDirectory, 'blobs')).catch(() => []), []);
+      } finally {
+        await wharf.dispose();
+      }
     });
   });
 });
