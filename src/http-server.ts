@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { type FastifyInstance, LogController } from 'fastify';
+import { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { type DestinationStream, pino, type Logger } from 'pino';
 
 import { setUpOpenApi } from './admin/openapi.js';
@@ -65,7 +65,14 @@ export async function createWharfApp(config: WharfConfig, logger: Logger): Promi
     genReqId: (request: IncomingMessage) => requestIdOf(request, trustedProxies),
     clientErrorHandler: (error: NodeJS.ErrnoException, socket: Socket) => {
       // Requests the HTTP parser rejects never reach Fastify's hooks, so they get their own log line.
-      if (error.code !== 'ECONNRESET') {
+      // A client that went away is not one of them: the request it made logs 'request aborted'.
+      if (isTlsHandshake((error as { rawPacket?: unknown }).rawPacket)) {
+        // Clients such as skopeo try HTTPS first on every pull of an insecure registry.
+        logger.debug(
+          { remoteAddress: socket.remoteAddress },
+          'TLS handshake on the plain HTTP port rejected',
+        );
+      } else if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') {
         logger.info(
           { reason: error.code ?? 'unknown', remoteAddress: socket.remoteAddress },
           'malformed request rejected',
@@ -134,19 +141,38 @@ function configureHttp(fastify: FastifyInstance): void {
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });
-  fastify.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      {
-        method: request.method,
-        // Sign-in callbacks carry codes in the query, so auth paths are logged without it.
-        url: request.url.startsWith('/auth/') ? request.url.split('?')[0] : request.url,
-        statusCode: reply.statusCode,
-        durationMs: Math.round(reply.elapsedTime),
-        remoteAddress: request.ip,
-      },
-      'request completed',
-    );
+  fastify.addHook('onRequest', async (request, reply) => {
+    // Fastify runs no onResponse hook for a response whose client went away before its end, such as a
+    // download cancelled midway, so that request gets its line here.
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) {
+        request.log.info(accessLogFields(request, reply), 'request aborted');
+      }
+    });
   });
+  fastify.addHook('onResponse', async (request, reply) => {
+    request.log.info(accessLogFields(request, reply), 'request completed');
+  });
+}
+
+/** Returns the fields of a request's access log line. */
+function accessLogFields(request: FastifyRequest, reply: FastifyReply): Record<string, unknown> {
+  return {
+    method: request.method,
+    // Sign-in callbacks carry codes in the query, so auth paths are logged without it.
+    url: request.url.startsWith('/auth/') ? request.url.split('?')[0] : request.url,
+    statusCode: reply.statusCode,
+    durationMs: Math.round(reply.elapsedTime),
+    remoteAddress: request.ip,
+  };
+}
+
+/**
+ * Returns whether the bytes the HTTP parser rejected (Node's `rawPacket`) start a TLS handshake record:
+ * content type 22, version 3.x.
+ */
+function isTlsHandshake(bytes: unknown): boolean {
+  return Buffer.isBuffer(bytes) && bytes.length >= 2 && bytes[0] === 0x16 && bytes[1] === 0x03;
 }
 
 /** Tells whether a body is a vulnerability import: OSV records as NDJSON, too big to read whole. */

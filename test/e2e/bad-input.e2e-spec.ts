@@ -556,6 +556,33 @@ describe('bad input', () => {
       assert.equal(logged.length, 1);
     });
 
+    it('TLS handshake is not logged as malformed', async () => {
+      const isMalformedLine = (record: Record<string, unknown>) =>
+        record.msg === 'malformed request rejected';
+      const before = server.logRecords().filter(isMalformedLine).length;
+      // The first bytes of a TLS ClientHello: a handshake record of TLS 1.0 framing, as clients send it.
+      const clientHello = Buffer.from([0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 0x00, 0xc4, 0x03, 0x03]);
+      const response = await sendRawRequest(server.baseUrl, '', clientHello, { halfClose: false });
+
+      assert.ok(response, 'no response');
+      assertRawClientError(response);
+
+      // A malformed request sent after it is logged, so the log has caught up once that line appears.
+      const head = ['GET /v2/ HTTP/1.1', 'Bad Header: 1', 'Connection: close', '', ''].join('\r\n');
+
+      await sendRawRequest(server.baseUrl, head, Buffer.alloc(0), { halfClose: false });
+      await server.waitForLog(
+        (record) => isMalformedLine(record) && record.reason === 'HPE_INVALID_HEADER_TOKEN',
+      );
+
+      const added = server.logRecords().filter(isMalformedLine).slice(before);
+
+      assert.deepEqual(
+        added.map((record) => record.reason),
+        ['HPE_INVALID_HEADER_TOKEN'],
+      );
+    });
+
     it('longer Content-Length on a blob stores nothing', async () => {
       const blob = createRandomBlob(100);
       const head = rawHead(

@@ -1,10 +1,12 @@
 /**
- * Request ids: a client's `X-Request-Id` is kept only when the client is a trusted proxy, and the
- * access line of the request carries the id that the response sends back.
+ * Request ids and access lines. A client's `X-Request-Id` is kept only when the client is a trusted
+ * proxy, and the access line of the request carries the id that the response sends back. A download
+ * that its client cancels gets an access line too.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { createBlob, OciClient } from '../support/oci-client.js';
 import { startWharf, type WharfServer } from '../support/wharf-server.js';
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -48,6 +50,45 @@ describe('request id from an untrusted client', () => {
 
     assert.notEqual(echoed, 'abc-123');
     assert.match(echoed, uuidPattern);
+  });
+
+  it('cancelled download gets an aborted line', async () => {
+    const client = new OciClient(wharf.baseUrl);
+    // Larger than the socket buffers of a loopback connection, so the response cannot end unread.
+    const blob = createBlob(Buffer.alloc(64 * 1024 * 1024, 7));
+
+    await client.pushBlob('logs/cancelled', blob);
+
+    const controller = new AbortController();
+    const response = await fetch(`${wharf.baseUrl}/v2/logs/cancelled/blobs/${blob.digest}`, {
+      signal: controller.signal,
+    });
+    const requestId = response.headers.get('x-request-id');
+
+    assert.equal(response.status, 200);
+    assert.ok(response.body !== null, 'the response has no body');
+
+    const reader = response.body.getReader();
+
+    await reader.read();
+    controller.abort();
+    await reader.cancel().catch(() => undefined);
+
+    const aborted = await wharf.waitForLog(
+      (record) => record.msg === 'request aborted' && record.reqId === requestId,
+    );
+
+    assert.equal(aborted.length, 1);
+    assert.equal(aborted[0].url, `/v2/logs/cancelled/blobs/${blob.digest}`);
+    assert.equal(aborted[0].statusCode, 200);
+    assert.equal(
+      wharf.logRecords().some((record) => record.msg === 'request completed' && record.reqId === requestId),
+      false,
+    );
+    assert.equal(
+      wharf.logRecords().some((record) => record.msg === 'malformed request rejected'),
+      false,
+    );
   });
 
   it('access line has the echoed id', async () => {
