@@ -364,6 +364,22 @@ describe('BlobTransfer', () => {
     assert.equal(transfer.complete, false);
   });
 
+  it('outcome follows verify and failure', async () => {
+    const verified = newTransfer();
+    const failed = newTransfer();
+    const late = newTransfer();
+
+    verified.verified();
+    failed.failed(new Error('digest mismatch'));
+    late.verified();
+    late.failed(new Error('after the fact'));
+
+    assert.equal(await withTimeout(verified.outcome, 'verified outcome'), true);
+    assert.equal(await withTimeout(failed.outcome, 'failed outcome'), false);
+    // A failure after verification changes nothing: the bytes stay readable.
+    assert.equal(await withTimeout(late.outcome, 'late outcome'), true);
+  });
+
   describe('chunks in memory', () => {
     it('a reader takes chunks before they reach the file', async () => {
       const content = randomBytes(50_000);

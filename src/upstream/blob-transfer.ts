@@ -33,6 +33,11 @@ export class BlobTransfer {
   private version = 0;
   private failure: Error | undefined;
   private readonly events = new EventEmitter();
+  private settle: (verified: boolean) => void = () => undefined;
+  /** Resolves with true once the blob is verified, or with false when the transfer fails. */
+  readonly outcome = new Promise<boolean>((resolve) => {
+    this.settle = resolve;
+  });
 
   constructor(
     /** The upload file the bytes are written to; it stays readable through open handles after the move. */
@@ -74,6 +79,7 @@ export class BlobTransfer {
 
   verified(): void {
     this.state = 'verified';
+    this.settle(true);
     this.changed();
   }
 
@@ -86,6 +92,7 @@ export class BlobTransfer {
     this.state = 'failed';
     this.failure = error;
     this.pending = [];
+    this.settle(false);
     this.changed();
   }
 

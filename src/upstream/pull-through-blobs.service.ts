@@ -5,7 +5,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 
 import type { Digest } from '../common/digest.js';
-import { BlobNotFoundError, UpstreamUnavailableError } from '../common/domain-errors.js';
+import {
+  BlobNotFoundError,
+  DigestMismatchError,
+  SizeMismatchError,
+  type UpstreamFailureKind,
+  UpstreamUnavailableError,
+} from '../common/domain-errors.js';
 import { firstBytes } from '../common/first-bytes.js';
 import { ShutdownState } from '../common/shutdown-state.js';
 import type { BlobContent } from '../common/registry-content.js';
@@ -18,10 +24,29 @@ import { copyBufferBytes } from '../storage/byte-counter.js';
 import { StoragePaths } from '../storage/storage-paths.js';
 import { UploadStorage } from '../storage/upload-storage.service.js';
 import { BlobTransfer } from './blob-transfer.js';
-import type { UpstreamResponse } from './upstream-client.js';
+import { type UpstreamResponse, upstreamFailureKind } from './upstream-client.js';
 import { UpstreamClients } from './upstream-clients.js';
 import type { UpstreamTarget } from './upstream-routes.js';
 import { UpstreamStatistics } from './upstream-statistics.service.js';
+
+/** The error that stops the copies still running when the shutdown grace period ends. */
+class ShutdownAbortError extends Error {
+  constructor() {
+    super('Wharf is shutting down');
+  }
+}
+
+/**
+ * Returns the kind of failure of a copy: bytes that do not match the digest or size are an invalid
+ * response, and anything else a timeout or a network failure.
+ */
+function transferFailureKind(error: unknown): UpstreamFailureKind {
+  if (error instanceof DigestMismatchError || error instanceof SizeMismatchError) {
+    return 'invalid-response';
+  }
+
+  return upstreamFailureKind(error);
+}
 
 /** A copy from an upstream that is still running, which shutdown waits for. */
 interface RunningCopy {
@@ -84,7 +109,7 @@ export class PullThroughBlobs implements BeforeApplicationShutdown {
       );
 
       for (const copy of this.copies) {
-        copy.abort(new Error('Wharf is shutting down'));
+        copy.abort(new ShutdownAbortError());
       }
 
       await settled;
@@ -159,8 +184,14 @@ export class PullThroughBlobs implements BeforeApplicationShutdown {
     const joined = this.transfers.has(this.key(target, digest));
     const transfer = await this.transfer(target, digest);
 
+    // A client that joins a transfer counts as a hit once the blob is verified, since a failed transfer
+    // served it nothing whole.
     if (joined) {
-      this.statistics.hit(target.upstream.prefix, target.localName, transfer.size ?? 0);
+      void transfer.outcome.then((verified) => {
+        if (verified) {
+          this.statistics.hit(target.upstream.prefix, target.localName, transfer.written);
+        }
+      });
     }
 
     return { size: transfer.size, open: (range) => firstBytes(transfer.read(range)) };
@@ -293,13 +324,20 @@ export class PullThroughBlobs implements BeforeApplicationShutdown {
     } catch (error) {
       await this.uploads.remove(uploadId).catch(() => undefined);
 
-      const failure = this.invalid(
-        target,
+      const kind = transferFailureKind(error);
+      const failure = new UpstreamUnavailableError(
+        target.upstream.prefix,
+        kind,
         `blob ${digest.toString()} transfer failed: ${(error as Error).message}`,
       );
 
       transfer.failed(failure);
-      this.statistics.error(target.upstream.prefix, target.localName, 'invalid-response');
+
+      // A copy stopped by shutdown is not an upstream failure.
+      if (!(error instanceof ShutdownAbortError)) {
+        this.statistics.error(target.upstream.prefix, target.localName, kind);
+      }
+
       this.logger.warn(
         {
           upstream: target.upstream.prefix,

@@ -163,7 +163,7 @@ export class UpstreamClient {
 
         response.body.resume();
       } catch (error) {
-        const failure = failureKind(error);
+        const failure = upstreamFailureKind(error);
 
         if (failure === 'timeout' || attempt >= maxAttempts || !(await waitBeforeRetry(attempt, deadline))) {
           throw this.unavailable(failure, `${method} ${path} failed: ${(error as Error).message}`);
@@ -290,7 +290,7 @@ export class UpstreamClient {
           }),
         );
       } catch (error) {
-        const failure = failureKind(error);
+        const failure = upstreamFailureKind(error);
 
         if (failure === 'timeout' || attempt >= maxAttempts || !(await waitBeforeRetry(attempt, deadline))) {
           throw this.unavailable(failure, `token request failed: ${(error as Error).message}`);
@@ -372,7 +372,8 @@ async function waitBeforeRetry(attempt: number, deadline: number): Promise<boole
   return true;
 }
 
-function failureKind(error: unknown): UpstreamFailureKind {
+/** Returns whether a failed request or body timed out or failed on the network. */
+export function upstreamFailureKind(error: unknown): UpstreamFailureKind {
   if (
     error instanceof undiciErrors.ConnectTimeoutError ||
     error instanceof undiciErrors.HeadersTimeoutError ||

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
+import { freePort } from '../support/free-port.js';
 import { createImage, type Image, OciClient } from '../support/oci-client.js';
 import { startUpstreamRegistry, type UpstreamRegistry } from '../support/upstream-registry.js';
 import { startWharf, type WharfServer } from '../support/wharf-server.js';
@@ -59,20 +59,6 @@ async function scrape(url: string, headers: Record<string, string> = {}): Promis
 }
 
 /** Finds a free loopback port by binding port 0 and closing the listener again. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-
-  const address = server.address();
-
-  await new Promise((resolve) => server.close(resolve));
-  assert.ok(address !== null, 'the probe server has no address');
-  assert.ok(typeof address === 'object', 'the probe server listens on a pipe, not a port');
-
-  return address.port;
-}
-
 /** Starts Wharf with its metrics listener on a free port and returns the listener's /metrics URL. */
 async function startWithMetricsPort(
   config: Record<string, unknown> = {},

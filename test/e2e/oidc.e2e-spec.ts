@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
+import { freePort } from '../support/free-port.js';
 import {
   CookieJar,
   followRedirects,
-  freePort,
   type OpenIdProvider,
   signInAtProvider,
   startOpenIdProvider,

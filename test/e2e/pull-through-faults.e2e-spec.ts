@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { inspect } from 'node:util';
 
-import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.js';
+import { type FakeUpstream, type Fault, startFakeUpstream } from '../support/fake-upstream.js';
+import { freePort } from '../support/free-port.js';
 import {
   assertClientError,
   assertOciError,
@@ -115,19 +116,7 @@ describe('pull-through faults', () => {
 
   /** Sends a GET and reads the body, keeping the error when the body ends early. */
   async function getOutcome(path: string, headers: Record<string, string> = {}): Promise<Outcome> {
-    const response = await send(path, { headers });
-    const chunks: Buffer[] = [];
-    let error: unknown;
-
-    try {
-      for await (const chunk of response.body ?? []) {
-        chunks.push(Buffer.from(chunk as Uint8Array));
-      }
-    } catch (caught) {
-      error = caught;
-    }
-
-    return { response, bytes: Buffer.concat(chunks), error };
+    return readOutcome(await send(path, { headers }));
   }
 
   function getManifest(path: string): Promise<Response> {
@@ -740,14 +729,20 @@ describe('pull-through faults', () => {
     }
 
     /**
-     * Starts a second Wharf in front of the fake and a cold GET of `blob`, which the fake sends slowly.
-     * Reads the first chunk, disconnects, sends SIGTERM and waits for the exit code.
+     * Starts a second Wharf in front of the fake and a cold GET of a new 4 MiB blob, which the fake sends
+     * with `fault`. Reads the first chunk, disconnects, sends SIGTERM and waits for the exit code.
      */
     async function shutDownDuringFill(
       repository: string,
-      blob: Content,
+      fault: Fault,
       shutdownGracePeriod: string,
-    ): Promise<{ wharf: WharfServer; exitCode: number | null }> {
+    ): Promise<{ wharf: WharfServer; exitCode: number | null; blob: Content; upstreamPath: string }> {
+      const blob = createRandomBlob(4 * 1024 * 1024);
+      const upstreamPath = fake.blobPath(repository, blob.digest);
+
+      addBlobRepository(repository, blob);
+      fake.setFault(upstreamPath, fault);
+
       const wharf = await startWharf({
         config: {
           http: { address: '127.0.0.1', port: 0, shutdownGracePeriod },
@@ -774,7 +769,7 @@ describe('pull-through faults', () => {
 
       const [exitCode] = (await exited) as [number | null];
 
-      return { wharf, exitCode };
+      return { wharf, exitCode, blob, upstreamPath };
     }
 
     function logCount(wharf: WharfServer, message: string): number {
@@ -783,14 +778,12 @@ describe('pull-through faults', () => {
 
     it('SIGTERM stores a fill whose client left', { timeout: 60_000 }, async () => {
       const repository = 'shutdown/stored';
-      const blob = createRandomBlob(4 * 1024 * 1024);
-      const upstreamPath = fake.blobPath(repository, blob.digest);
-
-      addBlobRepository(repository, blob);
       // 32 chunks 25 ms apart: the copy is still running when SIGTERM arrives.
-      fake.setFault(upstreamPath, { kind: 'slow', delayMs: 25, chunkSize: 128 * 1024 });
-
-      const { wharf, exitCode } = await shutDownDuringFill(repository, blob, '10s');
+      const { wharf, exitCode, blob, upstreamPath } = await shutDownDuringFill(
+        repository,
+        { kind: 'slow', delayMs: 25, chunkSize: 128 * 1024 },
+        '10s',
+      );
       let restarted: WharfServer | undefined;
 
       try {
@@ -819,15 +812,12 @@ describe('pull-through faults', () => {
     });
 
     it('SIGTERM discards a fill after the grace period', { timeout: 60_000 }, async () => {
-      const repository = 'shutdown/discarded';
-      const blob = createRandomBlob(4 * 1024 * 1024);
-      const upstreamPath = fake.blobPath(repository, blob.digest);
-
-      addBlobRepository(repository, blob);
       // 64 chunks 100 ms apart take more than 6 s, far beyond the grace period of 1 s.
-      fake.setFault(upstreamPath, { kind: 'slow', delayMs: 100, chunkSize: 64 * 1024 });
-
-      const { wharf, exitCode } = await shutDownDuringFill(repository, blob, '1s');
+      const { wharf, exitCode } = await shutDownDuringFill(
+        'shutdown/discarded',
+        { kind: 'slow', delayMs: 100, chunkSize: 64 * 1024 },
+        '1s',
+      );
 
       try {
         assert.equal(exitCode, 0);
@@ -842,6 +832,89 @@ describe('pull-through faults', () => {
       }
     });
   });
+
+  describe('counts of failed fills', () => {
+    let metricsWharf: WharfServer;
+    let metricsUrl: string;
+
+    before(async () => {
+      metricsWharf = await startWharf({
+        config: {
+          metrics: { enabled: true, port: await freePort() },
+          upstreams: [{ prefix: 'fake', url: fake.url, tagTtl: '1s', timeout: '1s' }],
+        },
+      });
+
+      const [record] = await metricsWharf.waitForLog((entry) => entry.msg === 'metrics listening');
+
+      assert.ok(record, `no "metrics listening" log line:\n${metricsWharf.output()}`);
+      metricsUrl = String(record.url);
+    });
+
+    after(async () => {
+      await metricsWharf?.dispose();
+    });
+
+    /** Returns the value of one series of the metrics page, 0 when it is absent. */
+    async function metricValue(series: string): Promise<number> {
+      const page = await (await fetch(metricsUrl, { signal: AbortSignal.timeout(answerBoundMs) })).text();
+      const line = page.split('\n').find((candidate) => candidate.startsWith(`${series} `));
+
+      return line === undefined ? 0 : Number(line.slice(series.length + 1));
+    }
+
+    /** Starts two GETs of a cold blob through the second Wharf and reads both to their end. */
+    async function twoClients(repository: string, blob: Content): Promise<Outcome[]> {
+      const url = `${metricsWharf.baseUrl}${wharfBlobPath('fake', repository, blob)}`;
+
+      const read = async (): Promise<Outcome> =>
+        readOutcome(await fetch(url, { signal: AbortSignal.timeout(answerBoundMs) }));
+
+      return Promise.all([read(), read()]);
+    }
+
+    it('stalled fill: timeout, no hits', async () => {
+      const repository = 'counts/stalled';
+      const blob = createRandomBlob(512 * 1024);
+
+      addBlobRepository(repository, blob);
+      fake.setFault(fake.blobPath(repository, blob.digest), { kind: 'hang', stage: 'body' });
+
+      const hitsBefore = await metricValue('wharf_cache_hits_total{upstream="fake"}');
+      const outcomes = await twoClients(repository, blob);
+
+      for (const outcome of outcomes) {
+        assert.equal(servedAsComplete(outcome, blob), false, describeOutcome(outcome));
+      }
+
+      await metricsWharf.waitForLog((record) => record.msg === 'failed to cache upstream blob');
+
+      assert.equal(await metricValue('wharf_cache_hits_total{upstream="fake"}'), hitsBefore);
+      assert.equal(await metricValue('wharf_upstream_errors_total{upstream="fake",kind="timeout"}'), 1);
+    });
+
+    it('corrupt fill: invalid response', async () => {
+      const repository = 'counts/corrupt';
+      const blob = createRandomBlob(512 * 1024);
+
+      addBlobRepository(repository, blob);
+      fake.setFault(fake.blobPath(repository, blob.digest), { kind: 'corrupt' });
+
+      const outcomes = await twoClients(repository, blob);
+
+      for (const outcome of outcomes) {
+        assert.equal(servedAsComplete(outcome, blob), false, describeOutcome(outcome));
+      }
+
+      const series = 'wharf_upstream_errors_total{upstream="fake",kind="invalid-response"}';
+
+      await metricsWharf.waitForLog(
+        (record) => record.msg === 'failed to cache upstream blob' && String(record.digest) === blob.digest,
+      );
+
+      assert.equal(await metricValue(series), 1);
+    });
+  });
 });
 
 /** Returns whether a client would take the response as the whole blob: 200, every byte, no error. */
@@ -852,6 +925,22 @@ function servedAsComplete(outcome: Outcome, blob: Content): boolean {
 /** Returns whether the test's own time limit, rather than Wharf, ended the response. */
 function isClientTimeout(error: unknown): boolean {
   return error instanceof DOMException && error.name === 'TimeoutError';
+}
+
+/** Reads a response's body, keeping the error when the body ends early. */
+async function readOutcome(response: Response): Promise<Outcome> {
+  const chunks: Buffer[] = [];
+  let error: unknown;
+
+  try {
+    for await (const chunk of response.body ?? []) {
+      chunks.push(Buffer.from(chunk as Uint8Array));
+    }
+  } catch (caught) {
+    error = caught;
+  }
+
+  return { response, bytes: Buffer.concat(chunks), error };
 }
 
 function describeOutcome(outcome: Outcome): string {

@@ -147,19 +147,6 @@ function listen(server: Server, port: number): Promise<void> {
   });
 }
 
-/** Returns a TCP port on 127.0.0.1 that was free a moment ago, for servers that must know it up front. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-
-  await listen(server, 0);
-
-  const port = (server.address() as AddressInfo).port;
-
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-
-  return port;
-}
-
 /** Cookies by origin, enough for one scripted browser: names and values, no paths or expiry times. */
 export class CookieJar {
   private readonly cookies = new Map<string, Map<string, string>>();

@@ -31,7 +31,8 @@ import {
   linuxArm64,
   resolveTag,
 } from '../support/oci-layout.js';
-import { freePort, type OpenIdProvider, startOpenIdProvider } from '../support/openid-provider.js';
+import { freePort } from '../support/free-port.js';
+import { type OpenIdProvider, startOpenIdProvider } from '../support/openid-provider.js';
 import { Skopeo } from '../support/skopeo.js';
 import { startUpstreamRegistry, type UpstreamRegistry } from '../support/upstream-registry.js';
 import { startWharf, type WharfServer } from '../support/wharf-server.js';
