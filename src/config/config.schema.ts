@@ -270,6 +270,15 @@ export class ScanningConfig {
   @IsInt()
   concurrency = 1;
 
+  /**
+   * How many pushed or cached images wait in memory for a scan. Beyond it, images wait in the
+   * database and are queued once the queue has drained, so a burst of pushes does not grow memory.
+   */
+  @Max(1_000_000)
+  @Min(1)
+  @IsInt()
+  queueLimit = 1000;
+
   /** Largest single file read into memory while taking an image's inventory, such as an rpm database or a jar. */
   @sizeAsText
   @Matches(sizePattern, { message: sizeMessage })

@@ -87,6 +87,9 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
   private readonly shutdown = new AbortController();
   private rematching: Promise<void> | null = null;
   private rematchAgain = false;
+  private backfilling = false;
+  /** Set when an image was left unqueued, so that a backfill pass must look for it. */
+  private backfillAgain = false;
   private readonly maxFileBytes: number;
 
   constructor(
@@ -115,12 +118,13 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
     this.database.onChange(() => this.rematchAll());
   }
 
-  /** Queues, a batch at a time, the images stored before scanning ran, such as during an upgrade. */
+  /**
+   * Queues, a batch at a time, the images stored before scanning ran, such as during an upgrade, and
+   * later those left unqueued while the queue was full.
+   */
   onApplicationBootstrap(): void {
     if (this.enabled) {
-      void this.backfill().catch((error: unknown) =>
-        this.logger.error({ err: error }, 'queueing unscanned images failed'),
-      );
+      this.startBackfill();
     }
   }
 
@@ -162,7 +166,36 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
       return;
     }
 
+    // Beyond the limit the image waits in the database, unscanned, until a backfill pass queues it.
+    // NOTE: backfill looks for digests without any scan, so an image whose digest another repository
+    // had scanned gets no SBOM referrer of its own in this repository.
+    if (this.queue.length >= this.config.scanning.queueLimit) {
+      this.backfillAgain = true;
+
+      return;
+    }
+
     this.enqueue(manifest.repository, manifest.digest, manifest.origin);
+  }
+
+  /** Runs a backfill pass, or another one after the pass in progress when images were left unqueued. */
+  private startBackfill(): void {
+    if (this.backfilling || this.stopped) {
+      return;
+    }
+
+    this.backfilling = true;
+    this.backfillAgain = false;
+
+    void this.backfill()
+      .catch((error: unknown) => this.logger.error({ err: error }, 'queueing unscanned images failed'))
+      .finally(() => {
+        this.backfilling = false;
+
+        if (this.backfillAgain && this.queue.length < backfillBatch) {
+          this.startBackfill();
+        }
+      });
   }
 
   private enqueue(repository: string, digest: string, reason: ScanReason, first = false): ScanProgress {
@@ -212,6 +245,10 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
       void this.run(entry).finally(() => {
         this.running -= 1;
         this.drain();
+
+        if (this.backfillAgain && this.queue.length < backfillBatch) {
+          this.startBackfill();
+        }
       });
     }
   }
@@ -427,7 +464,7 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
     }
 
     if (queued > 0) {
-      this.logger.info({ images: queued }, 'queued images stored before scanning ran');
+      this.logger.info({ images: queued }, 'queued unscanned images');
     }
   }
 
