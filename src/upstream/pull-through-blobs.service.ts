@@ -13,11 +13,11 @@ import {
   UpstreamUnavailableError,
 } from '../common/domain-errors.js';
 import { firstBytes } from '../common/first-bytes.js';
-import { ShutdownState } from '../common/shutdown-state.js';
 import type { BlobContent } from '../common/registry-content.js';
-import { BlobRecordStore } from '../metadata/stores/blob-record.store.js';
+import { ShutdownState } from '../common/shutdown-state.js';
 import { WharfConfig } from '../config/config.schema.js';
 import { durationMs } from '../config/units.js';
+import { BlobRecordStore } from '../metadata/stores/blob-record.store.js';
 import { UpstreamCacheStore } from '../metadata/stores/upstream-cache.store.js';
 import { BlobStorage } from '../storage/blob-storage.service.js';
 import { copyBufferBytes } from '../storage/byte-counter.js';
