@@ -584,8 +584,10 @@ describe('web UI in Chromium', () => {
     await dialog.getByText('old').first().waitFor();
     await saveScreenshot(page, 'delete-tag');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
-    await page.getByRole('link', { name: 'old', exact: true }).waitFor();
-    // Keyboard users continue at the button that opened the dialog.
+    await dialog.waitFor({ state: 'hidden' });
+    // Keyboard users continue at the button that opened the dialog. Focus returns once the dialog has
+    // closed, so the check waits for it rather than reading it at once.
+    await page.getByRole('button', { name: 'Delete tag old' }).and(page.locator(':focus')).waitFor();
     assert.equal(
       await page.getByRole('button', { name: 'Delete tag old' }).and(page.locator(':focus')).count(),
       1,
