@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Readable, Writable } from 'node:stream';
@@ -378,6 +378,31 @@ describe('BlobTransfer', () => {
     assert.equal(await withTimeout(failed.outcome, 'failed outcome'), false);
     // A failure after verification changes nothing: the bytes stay readable.
     assert.equal(await withTimeout(late.outcome, 'late outcome'), true);
+  });
+
+  it('destroyed reader leaves no file open', async () => {
+    const openFiles = () => readdirSync('/proc/self/fd').length;
+    const before = openFiles();
+
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const transfer = newTransfer(2_000);
+
+      append(transfer, randomBytes(1_000));
+
+      // The bytes are on disk only, so the reader opens the file, and it is destroyed meanwhile.
+      const reader = transfer.read();
+
+      reader.on('error', () => undefined);
+      reader.resume();
+      await new Promise((resolve) => setImmediate(resolve));
+      reader.destroy();
+      transfer.failed(new Error('stopped'));
+    }
+
+    await sleep(200);
+
+    // Handles of earlier tests may close meanwhile, so the count may fall but must not grow.
+    assert.ok(openFiles() <= before, `${openFiles() - before} file handles were left open`);
   });
 
   describe('chunks in memory', () => {

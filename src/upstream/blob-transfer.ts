@@ -202,7 +202,11 @@ class TailReader extends Readable {
   }
 
   private async openFile(): Promise<FileHandle> {
-    this.handle ??= await open(this.transfer.path, 'r').catch((error: NodeJS.ErrnoException) => {
+    if (this.handle) {
+      return this.handle;
+    }
+
+    const handle = await open(this.transfer.path, 'r').catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT' && this.transfer.complete) {
         return open(this.transfer.finalPath, 'r');
       }
@@ -210,7 +214,17 @@ class TailReader extends Readable {
       throw error;
     });
 
-    return this.handle;
+    // A client that went away while the file was opening destroyed the reader, and _destroy found no
+    // handle to close, so the handle is closed here.
+    if (this.destroyed) {
+      await handle.close().catch(() => undefined);
+
+      throw new Error('the reader was destroyed while its file was opening');
+    }
+
+    this.handle = handle;
+
+    return handle;
   }
 
   private async readMore(): Promise<void> {
