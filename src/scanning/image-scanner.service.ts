@@ -178,6 +178,13 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
     this.enqueue(manifest.repository, manifest.digest, manifest.origin);
   }
 
+  /** Starts a backfill pass for the images left unqueued, once the queue has room for a batch. */
+  private backfillLeftImages(): void {
+    if (this.backfillAgain && this.queue.length < backfillBatch) {
+      this.startBackfill();
+    }
+  }
+
   /** Runs a backfill pass, or another one after the pass in progress when images were left unqueued. */
   private startBackfill(): void {
     if (this.backfilling || this.stopped) {
@@ -192,9 +199,7 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
       .finally(() => {
         this.backfilling = false;
 
-        if (this.backfillAgain && this.queue.length < backfillBatch) {
-          this.startBackfill();
-        }
+        this.backfillLeftImages();
       });
   }
 
@@ -246,9 +251,7 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
         this.running -= 1;
         this.drain();
 
-        if (this.backfillAgain && this.queue.length < backfillBatch) {
-          this.startBackfill();
-        }
+        this.backfillLeftImages();
       });
     }
   }

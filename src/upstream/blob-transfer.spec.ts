@@ -428,7 +428,7 @@ describe('BlobTransfer', () => {
       assert.ok(reader.bytes.equals(content));
     });
 
-    it('a late reader reads written bytes from the file and the rest from memory', async () => {
+    it('late reader spans file and memory', async () => {
       const content = randomBytes(40_000);
       const transfer = newTransfer(content.length);
 

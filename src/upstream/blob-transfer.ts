@@ -16,10 +16,10 @@ interface PendingChunk {
 /**
  * A blob being copied from an upstream into an upload file, which any number of clients read while it
  * grows. Bytes still on their way to the file come from memory, and written bytes from the reader's
- * own file handle. So a client that keeps up never waits for the disk, and one that falls behind costs
- * no memory. The last byte is released only once the whole blob is verified, so a client never
- * receives a complete response for bytes that fail verification: a failed transfer ends every reader
- * with an error instead.
+ * own file handle. So a client that keeps up reads no file, and one that falls behind reads the file
+ * instead of keeping chunks in memory. The last byte is released only once the whole blob is
+ * verified, so a client never receives a complete response for bytes that fail verification: a
+ * failed transfer ends every reader with an error instead.
  */
 export class BlobTransfer {
   /** Bytes appended to the file so far. */
