@@ -11,7 +11,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { splitLayerSizes, writeRandomImageLayout } from './oci-images.mjs';
 import { pullThroughPrefix } from './registries.mjs';
 import { pullImage, pushImage } from './skopeo.mjs';
-import { pushFileBlob, sampleMaxResident, writeRandomFile } from './workloads.mjs';
+import {
+  pushFileBlob,
+  readMachineBusySeconds,
+  readProcessCpuSeconds,
+  sampleMaxResident,
+  writeRandomFile,
+} from './workloads.mjs';
 
 /** Number of clients that request the same cold blob at once. */
 export const concurrentClients = 20;
@@ -71,6 +77,22 @@ async function timePull(context, registry, repository, image) {
 }
 
 /**
+ * Runs `pull()`, which returns seconds, and returns them with the CPU seconds that the whole machine
+ * and Wharf used meanwhile. The machine's figure includes skopeo, the upstream and the harness.
+ */
+async function measurePull(context, pull) {
+  const machineStart = readMachineBusySeconds();
+  const wharfStart = readProcessCpuSeconds(context.wharf.pid);
+  const seconds = await pull();
+
+  return {
+    seconds,
+    machineCpu: readMachineBusySeconds() - machineStart,
+    wharfCpu: readProcessCpuSeconds(context.wharf.pid) - wharfStart,
+  };
+}
+
+/**
  * Runs one round of the pull-through comparison on a new random image pushed to the upstream. It
  * times a direct pull from the upstream, a cold pull through Wharf and the warm pull right after, in
  * an order that alternates by round. Then it pushes the same image to Wharf and times a plain pull.
@@ -89,13 +111,23 @@ async function runPullThroughRound(context, accessLog, round, figures) {
   await pushImage(skopeoOptions, layoutDirectory, image, upstream, repository);
 
   const pullDirect = async () => {
-    figures.direct.push(await timePull(context, upstream, repository, image));
+    const direct = await measurePull(context, () => timePull(context, upstream, repository, image));
+
+    figures.direct.push(direct.seconds);
+    figures.directCpu.push(direct.machineCpu);
     await sleep(accessLogSettleMs);
   };
 
   const pullColdAndWarm = async () => {
     accessLog.mark();
-    figures.cold.push(await timePull(context, wharf, `${pullThroughPrefix}/${repository}`, image));
+
+    const cold = await measurePull(context, () =>
+      timePull(context, wharf, `${pullThroughPrefix}/${repository}`, image),
+    );
+
+    figures.cold.push(cold.seconds);
+    figures.coldCpu.push(cold.machineCpu);
+    figures.coldWharfCpu.push(cold.wharfCpu);
     figures.coldBlobGets.push(await accessLog.countBlobGets(repository, blobDigests));
     accessLog.mark();
     figures.warm.push(await timePull(context, wharf, `${pullThroughPrefix}/${repository}`, image));
@@ -116,11 +148,14 @@ async function runPullThroughRound(context, accessLog, round, figures) {
   await rm(layoutDirectory, { recursive: true, force: true });
 
   figures.coldRatio.push(figures.cold.at(-1) / figures.direct.at(-1));
+  figures.coldRatioFloor.push(figures.coldCpu.at(-1) / context.cores / figures.direct.at(-1));
   figures.plainWarmRatio.push(figures.plain.at(-1) / figures.warm.at(-1));
   console.log(
     `pull-through, round ${round + 1}: direct ${figures.direct.at(-1).toFixed(2)} s, cold ` +
       `${figures.cold.at(-1).toFixed(2)} s, warm ${figures.warm.at(-1).toFixed(2)} s, plain ` +
-      `${figures.plain.at(-1).toFixed(2)} s; upstream blob GETs: cold ${figures.coldBlobGets.at(-1)}, ` +
+      `${figures.plain.at(-1).toFixed(2)} s; CPU s of the machine: direct ${figures.directCpu.at(-1).toFixed(2)}, ` +
+      `cold ${figures.coldCpu.at(-1).toFixed(2)} (Wharf ${figures.coldWharfCpu.at(-1).toFixed(2)}); ` +
+      `upstream blob GETs: cold ${figures.coldBlobGets.at(-1)}, ` +
       `warm ${figures.warmBlobGets.at(-1)}`,
   );
 }
@@ -197,6 +232,10 @@ export async function runPullThroughWorkloads(context) {
     plain: [],
     coldRatio: [],
     plainWarmRatio: [],
+    directCpu: [],
+    coldCpu: [],
+    coldWharfCpu: [],
+    coldRatioFloor: [],
     coldBlobGets: [],
     warmBlobGets: [],
   };
@@ -231,6 +270,22 @@ export async function runPullThroughWorkloads(context) {
         unit: 'ratio',
         values: { value: pulls.coldRatio },
         target: '≤ 1.15',
+      },
+      {
+        label: 'CPU time of the machine during the direct pull',
+        unit: 's',
+        values: { value: pulls.directCpu },
+      },
+      {
+        label: 'CPU time of the machine during the cold pull',
+        unit: 's',
+        values: { value: pulls.coldCpu },
+      },
+      { label: "Wharf's share of it", unit: 's', values: { value: pulls.coldWharfCpu } },
+      {
+        label: `least cold ÷ direct these CPU times allow on ${context.cores} cores`,
+        unit: 'ratio',
+        values: { value: pulls.coldRatioFloor },
       },
       {
         label: 'plain ÷ warm (warm speed ÷ plain speed)',

@@ -203,7 +203,11 @@ function methodItems(report) {
   pull, because Wharf stores blobs by digest. The ratios are per round, of seconds: cold ÷ direct,
   and plain ÷ warm, which is the warm pull's speed ÷ the plain pull's. The upstream blob GETs are
   the access log lines of GETs with status 200 or 206 of the image's config and layers during the
-  cold and the warm pull.`);
+  cold and the warm pull. The CPU time of the machine is the busy time of all cores in
+  \`/proc/stat\` (everything but idle and iowait) from the start to the end of a pull: skopeo,
+  the upstream, Wharf and the harness. Wharf's share is its CPU time, measured as for the CPU time rows. The least
+  ratio these CPU times allow is the cold pull's CPU time ÷ the cores ÷ the direct pull's time, per
+  round: even with every core busy all the time, the cold pull cannot take less.`);
   }
 
   if (workloads.includes('concurrent-gets')) {
@@ -238,6 +242,13 @@ function methodItems(report) {
   rounds. Every response is checked: 200, the expected repository names in order, the 10 tags. A series
   stops after ${scale.timeLimitSeconds} s; the shortest series of this run had ${scale.minRequests}
   requests.`);
+  }
+
+  if (workloads.includes('blob-get') || workloads.includes('skopeo')) {
+    items.push(`CPU time per GB is the time the registry process spent on a CPU, summed over its
+  threads from \`/proc/<pid>/task/<tid>/schedstat\` before and after each blob GET, push or pull,
+  divided by the bytes moved in units of 10^9. It shows how much of the machine's cores a registry
+  takes from the client running beside it.`);
   }
 
   items.push(`Resident memory is VmRSS from \`/proc/<pid>/status\` of the registry process: once when
@@ -315,8 +326,8 @@ export async function writeMarkdownReport(path, report, { withAnalysis }) {
 
 These are figures from one run of \`bench/run.mjs\` on one machine, not a general result. ${roundsSentence(report.rounds)} Memory
 rows and seeding times have one value per registry. For MB/s and requests/s, a ratio above 1 means
-Wharf is faster. For seconds and milliseconds, a ratio below 1 means Wharf is faster. For memory, a
-ratio below 1 means Wharf uses less.
+Wharf is faster. For seconds and milliseconds, a ratio below 1 means Wharf is faster. For CPU time
+and memory, a ratio below 1 means Wharf uses less.
 
 ## Run
 

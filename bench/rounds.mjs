@@ -1,6 +1,6 @@
 import console from 'node:console';
 
-import { sampleMaxResident } from './workloads.mjs';
+import { readProcessCpuSeconds, sampleMaxResident } from './workloads.mjs';
 
 /** Returns registries in the order of this round, so that neither always goes first. */
 export function roundOrder(registries, round) {
@@ -36,6 +36,35 @@ export function withMemorySampling(peaks, measure) {
     } finally {
       peaks[registry.name] = Math.max(peaks[registry.name] ?? 0, stopSampling());
     }
+  };
+}
+
+/** Unit of CPU time rows: CPU seconds of the registry process per 10^9 bytes moved. */
+export const cpuUnit = 'CPU s/GB';
+
+/**
+ * Runs `run()` and returns its result as `value`, with the CPU seconds that process `pid` used
+ * meanwhile per 10^9 of the `bytes` that the run moves as `cpuPerGB`.
+ */
+export async function measureCpuPerGB(pid, bytes, run) {
+  const startSeconds = readProcessCpuSeconds(pid);
+  const value = await run();
+
+  return { value, cpuPerGB: (readProcessCpuSeconds(pid) - startSeconds) / (bytes / 1e9) };
+}
+
+/**
+ * Wraps `measure` so that the CPU time the registry process uses while it runs is recorded in
+ * `cpuByName`, by registry name, in seconds per 10^9 of the `bytes` that each call moves.
+ */
+export function withCpuMeasurement(cpuByName, bytes, measure) {
+  return async (registry, round) => {
+    const { value, cpuPerGB } = await measureCpuPerGB(registry.pid, bytes, () => measure(registry, round));
+
+    cpuByName[registry.name] ??= [];
+    cpuByName[registry.name].push(cpuPerGB);
+
+    return value;
   };
 }
 

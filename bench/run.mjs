@@ -17,7 +17,7 @@ import { killRunningTools } from './processes.mjs';
 import { concurrentClients, pullThroughImageLayers, runPullThroughWorkloads } from './pull-through.mjs';
 import { distributionBinaryPath, registrySpecs, startRegistry, upstreamSpec } from './registries.mjs';
 import { comparisonTable, figureTable, formatTextTable, writeMarkdownReport } from './report.mjs';
-import { memoryRow, runRounds, withMemorySampling } from './rounds.mjs';
+import { cpuUnit, memoryRow, runRounds, withCpuMeasurement, withMemorySampling } from './rounds.mjs';
 import {
   catalogPageSize,
   latencyTimeLimitMs,
@@ -193,7 +193,10 @@ async function startRegistries(options) {
   return { registries, upstream };
 }
 
-/** Runs the blob GET rounds and returns the row and the max resident memory by registry name. */
+/**
+ * Runs the blob GET rounds and returns the throughput row, the registries' CPU time row and the max
+ * resident memory by registry name.
+ */
 async function runBlobGetWorkload(registries, options) {
   const blobPath = join(resources.workDirectory, 'blob.bin');
 
@@ -208,22 +211,32 @@ async function runBlobGetWorkload(registries, options) {
   await rm(blobPath);
 
   const peaks = {};
+  const cpu = {};
   const values = await runRounds(
     registries,
     options.rounds,
     'blob GET MB/s',
-    withMemorySampling(peaks, (registry) =>
-      measureBlobGet(`${registry.url}/v2/bench/large/blobs/${blobDigest}`, options.blobSize),
+    withMemorySampling(
+      peaks,
+      withCpuMeasurement(cpu, options.blobSize, (registry) =>
+        measureBlobGet(`${registry.url}/v2/bench/large/blobs/${blobDigest}`, options.blobSize),
+      ),
     ),
   );
+  const label = `blob GET (${options.blobSizeLabel}, curl)`;
 
-  return { row: { label: `blob GET (${options.blobSizeLabel}, curl)`, unit: 'MB/s', values }, peaks };
+  return {
+    row: { label, unit: 'MB/s', values },
+    cpuRow: { label, unit: cpuUnit, values: cpu },
+    peaks,
+  };
 }
 
 /** Runs every selected workload and returns the report's tables and the shortest scale series. */
 async function runWorkloads(options, registries, upstream) {
   const selected = (name) => options.workloads.includes(name);
   const throughputRows = [];
+  const cpuRows = [];
   const memoryRows = [];
   const tables = [];
   let scaleMinRequests;
@@ -237,9 +250,10 @@ async function runWorkloads(options, registries, upstream) {
   memoryRows.push(memoryRow('resident memory, idle after start', idleKiB));
 
   if (selected('blob-get')) {
-    const { row, peaks } = await runBlobGetWorkload(registries, options);
+    const { row, cpuRow, peaks } = await runBlobGetWorkload(registries, options);
 
     throughputRows.push(row);
+    cpuRows.push(cpuRow);
     memoryRows.push(memoryRow('resident memory, max during blob GETs', peaks));
   }
 
@@ -261,7 +275,11 @@ async function runWorkloads(options, registries, upstream) {
   const skopeoOptions = await prepareSkopeo(resources.workDirectory);
 
   if (selected('skopeo')) {
-    const { rows, peaks } = await runSkopeoWorkloads(registries, {
+    const {
+      rows,
+      cpuRows: skopeoCpuRows,
+      peaks,
+    } = await runSkopeoWorkloads(registries, {
       rounds: options.rounds,
       workDirectory: resources.workDirectory,
       skopeoOptions,
@@ -269,11 +287,16 @@ async function runWorkloads(options, registries, upstream) {
     });
 
     throughputRows.push(...rows);
+    cpuRows.push(...skopeoCpuRows);
     memoryRows.push(memoryRow('resident memory, max during skopeo push and pull', peaks));
   }
 
   if (throughputRows.length > 0) {
     tables.push(comparisonTable('Throughput and request rates', throughputRows));
+  }
+
+  if (cpuRows.length > 0) {
+    tables.push(comparisonTable('Registry CPU time per GB moved', cpuRows));
   }
 
   if (selected('pull-through') || selected('concurrent-gets')) {
@@ -283,6 +306,7 @@ async function runWorkloads(options, registries, upstream) {
       workDirectory: resources.workDirectory,
       skopeoOptions,
       rounds: options.rounds,
+      cores: cpus().length,
       pullThrough: selected('pull-through'),
       concurrentGets: selected('concurrent-gets'),
       imageSize: options.imageSize,

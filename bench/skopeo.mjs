@@ -6,7 +6,7 @@ import { URL } from 'node:url';
 
 import { checkImageLayout, splitLayerSizes, writeRandomImageLayout } from './oci-images.mjs';
 import { runToolChecked } from './processes.mjs';
-import { roundOrder } from './rounds.mjs';
+import { cpuUnit, measureCpuPerGB, roundOrder } from './rounds.mjs';
 import { sampleMaxResident } from './workloads.mjs';
 
 export const skopeoPath = '/usr/bin/skopeo';
@@ -87,18 +87,34 @@ export async function pullImage(globalOptions, registry, repository, image, layo
 }
 
 /**
+ * Runs `copy()`, which returns seconds, and records the copy's MB/s (`bytes` ÷ seconds ÷ 10^6) in
+ * `rates` and the registry's CPU seconds per 10^9 bytes in `cpu`.
+ */
+async function measureCopy(registry, bytes, rates, cpu, copy) {
+  const { value: seconds, cpuPerGB } = await measureCpuPerGB(registry.pid, bytes, copy);
+
+  cpu.push(cpuPerGB);
+  rates.push(bytes / seconds / 1e6);
+}
+
+/**
  * Pushes and pulls new random images with skopeo on every registry for `rounds` rounds: each round
  * and registry gets a new image, so that no registry has any of its blobs yet, and pulls it back into
  * a new directory. `images` lists `{ label, size, layers }`. Returns one push row and one pull row per
- * image in MB/s (image bytes ÷ copy seconds ÷ 10^6), and the max resident memory per registry in KiB.
+ * image in MB/s (image bytes ÷ copy seconds ÷ 10^6), the matching rows of the registries' CPU time
+ * per 10^9 bytes, and the max resident memory per registry in KiB.
  */
 export async function runSkopeoWorkloads(registries, { rounds, workDirectory, skopeoOptions, images }) {
   const rows = [];
+  const cpuRows = [];
   const peaks = {};
+  const byRegistry = () => Object.fromEntries(registries.map((registry) => [registry.name, []]));
 
   for (const [imageIndex, imageSpec] of images.entries()) {
-    const pushValues = Object.fromEntries(registries.map((registry) => [registry.name, []]));
-    const pullValues = Object.fromEntries(registries.map((registry) => [registry.name, []]));
+    const pushValues = byRegistry();
+    const pullValues = byRegistry();
+    const pushCpu = byRegistry();
+    const pullCpu = byRegistry();
 
     for (let round = 0; round < rounds; round++) {
       for (const registry of roundOrder(registries, round)) {
@@ -115,15 +131,11 @@ export async function runSkopeoWorkloads(registries, { rounds, workDirectory, sk
           const stopSampling = sampleMaxResident(registry.pid);
 
           try {
-            pushValues[registry.name].push(
-              image.bytes /
-                (await pushImage(skopeoOptions, layoutDirectory, image, registry, repository)) /
-                1e6,
+            await measureCopy(registry, image.bytes, pushValues[registry.name], pushCpu[registry.name], () =>
+              pushImage(skopeoOptions, layoutDirectory, image, registry, repository),
             );
-            pullValues[registry.name].push(
-              image.bytes /
-                (await pullImage(skopeoOptions, registry, repository, image, pulledDirectory)) /
-                1e6,
+            await measureCopy(registry, image.bytes, pullValues[registry.name], pullCpu[registry.name], () =>
+              pullImage(skopeoOptions, registry, repository, image, pulledDirectory),
             );
           } finally {
             peaks[registry.name] = Math.max(peaks[registry.name] ?? 0, stopSampling());
@@ -135,7 +147,8 @@ export async function runSkopeoWorkloads(registries, { rounds, workDirectory, sk
 
         console.log(
           `skopeo ${imageSpec.label}, round ${round + 1}, ${registry.name}: push ` +
-            `${pushValues[registry.name].at(-1).toFixed(1)} MB/s, pull ${pullValues[registry.name].at(-1).toFixed(1)} MB/s`,
+            `${pushValues[registry.name].at(-1).toFixed(1)} MB/s (${pushCpu[registry.name].at(-1).toFixed(2)} CPU s/GB), ` +
+            `pull ${pullValues[registry.name].at(-1).toFixed(1)} MB/s (${pullCpu[registry.name].at(-1).toFixed(2)} CPU s/GB)`,
         );
       }
     }
@@ -144,7 +157,11 @@ export async function runSkopeoWorkloads(registries, { rounds, workDirectory, sk
       { label: `skopeo push (${imageSpec.label})`, unit: 'MB/s', values: pushValues },
       { label: `skopeo pull (${imageSpec.label})`, unit: 'MB/s', values: pullValues },
     );
+    cpuRows.push(
+      { label: `skopeo push (${imageSpec.label})`, unit: cpuUnit, values: pushCpu },
+      { label: `skopeo pull (${imageSpec.label})`, unit: cpuUnit, values: pullCpu },
+    );
   }
 
-  return { rows, peaks };
+  return { rows, cpuRows, peaks };
 }

@@ -4,7 +4,7 @@
 import { Buffer } from 'node:buffer';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, readdirSync } from 'node:fs';
 import { clearInterval, setInterval } from 'node:timers';
 import { URL } from 'node:url';
 
@@ -254,6 +254,47 @@ export function readResidentKiB(pid) {
   }
 
   return Number(match[1]);
+}
+
+/** Clock ticks per second of the CPU times in /proc (USER_HZ), which is 100 on Linux. */
+const clockTicksPerSecond = 100;
+
+/**
+ * Returns the CPU time that process `pid` has used so far over its current threads, in seconds. It
+ * sums the first field of /proc/<pid>/task/<tid>/schedstat, nanoseconds on a CPU, which is finer than
+ * the 10 ms ticks of /proc/<pid>/stat. A thread that ends between two readings takes its time with it,
+ * which a registry's long-lived worker threads do not.
+ */
+export function readProcessCpuSeconds(pid) {
+  let nanoseconds = 0;
+
+  for (const thread of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      nanoseconds += Number(readFileSync(`/proc/${pid}/task/${thread}/schedstat`, 'utf8').split(' ')[0]);
+    } catch (error) {
+      // A thread that ended after the directory was listed has no file any more.
+      if (error.code !== 'ENOENT' && error.code !== 'ESRCH') {
+        throw error;
+      }
+    }
+  }
+
+  return nanoseconds / 1e9;
+}
+
+/**
+ * Returns the CPU time that every process of the machine has used so far, in seconds: the first line
+ * of /proc/stat without idle and iowait, summed over all cores.
+ */
+export function readMachineBusySeconds() {
+  const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+    .split('\n', 1)[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+
+  return (user + nice + system + irq + softirq + steal) / clockTicksPerSecond;
 }
 
 /**
