@@ -283,7 +283,7 @@ export async function runPullThroughWorkloads(context) {
       },
       { label: "Wharf's share of it", unit: 's', values: { value: pulls.coldWharfCpu } },
       {
-        label: `least cold ÷ direct these CPU times allow on ${context.cores} cores`,
+        label: `lower bound of cold ÷ direct: cold pull's CPU time ÷ ${context.cores} cores ÷ direct pull time`,
         unit: 'ratio',
         values: { value: pulls.coldRatioFloor },
       },

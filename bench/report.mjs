@@ -204,10 +204,13 @@ function methodItems(report) {
   and plain ÷ warm, which is the warm pull's speed ÷ the plain pull's. The upstream blob GETs are
   the access log lines of GETs with status 200 or 206 of the image's config and layers during the
   cold and the warm pull. The CPU time of the machine is the busy time of all cores in
-  \`/proc/stat\` (everything but idle and iowait) from the start to the end of a pull: skopeo,
-  the upstream, Wharf and the harness. Wharf's share is its CPU time, measured as for the CPU time rows. The least
-  ratio these CPU times allow is the cold pull's CPU time ÷ the cores ÷ the direct pull's time, per
-  round: even with every core busy all the time, the cold pull cannot take less.`);
+  \`/proc/stat\` (everything but idle, iowait and steal, in ticks of 10 ms) from the start to the
+  end of a pull: skopeo, the upstream, Wharf and the harness. Wharf's share is its own CPU time, from
+  \`schedstat\` as for the CPU time per GB rows (see below). The lower bound is the cold pull's
+  CPU time ÷ the cores ÷ the direct pull's time, per round: a cold pull that needs that much CPU
+  cannot take less time even with every core busy throughout. The measured cold ÷ direct divided by
+  this bound is how busy the cores were. Every row is a median over the rounds on its own, so a share
+  and its total may come from different rounds.`);
   }
 
   if (workloads.includes('concurrent-gets')) {
@@ -248,7 +251,8 @@ function methodItems(report) {
     items.push(`CPU time per GB is the time the registry process spent on a CPU, summed over its
   threads from \`/proc/<pid>/task/<tid>/schedstat\` before and after each blob GET, push or pull,
   divided by the bytes moved in units of 10^9. It shows how much of the machine's cores a registry
-  takes from the client running beside it.`);
+  takes from the client running beside it. Each request also has a fixed cost, so the figure is
+  higher for small blobs and images, and rows of different sizes do not compare.`);
   }
 
   items.push(`Resident memory is VmRSS from \`/proc/<pid>/status\` of the registry process: once when

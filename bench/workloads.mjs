@@ -284,17 +284,18 @@ export function readProcessCpuSeconds(pid) {
 
 /**
  * Returns the CPU time that every process of the machine has used so far, in seconds: the first line
- * of /proc/stat without idle and iowait, summed over all cores.
+ * of /proc/stat, summed over all cores, without idle, iowait and the time the hypervisor gave to other
+ * virtual machines (steal). /proc/stat counts in ticks of 10 ms.
  */
 export function readMachineBusySeconds() {
-  const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+  const [user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8')
     .split('\n', 1)[0]
     .trim()
     .split(/\s+/)
     .slice(1)
     .map(Number);
 
-  return (user + nice + system + irq + softirq + steal) / clockTicksPerSecond;
+  return (user + nice + system + irq + softirq) / clockTicksPerSecond;
 }
 
 /**
