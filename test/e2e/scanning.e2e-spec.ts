@@ -324,9 +324,15 @@ describe('vulnerability scanning', () => {
         await api(`/v2/team/app/manifests/${entry.digest}`, {
           headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
         })
-      ).json()) as { layers: { digest: string }[]; subject: { digest: string } };
+      ).json()) as { config: { digest: string }; layers: { digest: string }[]; subject: { digest: string } };
 
       assert.equal(manifest.subject.digest, image.digest);
+
+      // Both artifacts share one empty config blob, which the second one does not upload again.
+      const config = await api(`/v2/team/app/blobs/${manifest.config.digest}`);
+
+      assert.equal(config.status, 200);
+      assert.equal(await config.text(), '{}');
 
       const document = (await (
         await api(`/v2/team/app/blobs/${manifest.layers[0].digest}`)

@@ -41,6 +41,21 @@ export class ContentReader {
     return (await this.storedManifest(name, digest)) ?? this.registry.getManifest(name, { digest }, true);
   }
 
+  /** Tells whether this registry stores the blob under `name`: linked to the repository, with its bytes on disk. */
+  async hasStoredBlob(name: string, digest: Digest): Promise<boolean> {
+    try {
+      await this.local.statBlob(name, digest);
+
+      return true;
+    } catch (error) {
+      if (error instanceof BlobNotFoundError) {
+        return false;
+      }
+
+      throw error;
+    }
+  }
+
   /** Reads a blob of at most `limit` bytes from this registry only; undefined when it is not stored here. */
   async storedBlob(name: string, digest: Digest, limit: number): Promise<Buffer | undefined> {
     try {

@@ -59,7 +59,7 @@ export class SbomPublisher {
       : cycloneDxDocument(image, inventory, created);
   }
 
-  /** Attaches both SBOM formats to a local image, skipping a format it already has. */
+  /** Attaches both SBOM formats to a local image, skipping a format it already has and blobs the repository stores. */
   async publish(repository: string, subject: SbomSubject, inventory: StoredInventory): Promise<void> {
     if (!this.config.scanning.attachSbom || this.routes.match(repository) !== undefined) {
       return;
@@ -76,12 +76,14 @@ export class SbomPublisher {
       const artifact = sbomArtifact(format, document, subject);
 
       for (const blob of artifact.blobs) {
-        await this.uploads.uploadWhole(
-          repository,
-          Digest.parse(blob.digest),
-          Readable.from([blob.bytes]),
-          blob.bytes.length,
-        );
+        const digest = Digest.parse(blob.digest);
+
+        // Every artifact has the same two-byte empty config, so after the first one the repository has it.
+        if (await this.reader.hasStoredBlob(repository, digest)) {
+          continue;
+        }
+
+        await this.uploads.uploadWhole(repository, digest, Readable.from([blob.bytes]), blob.bytes.length);
       }
 
       await this.manifests.push({
