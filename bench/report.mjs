@@ -203,10 +203,10 @@ function methodItems(report) {
   pull, because Wharf stores blobs by digest. The ratios are per round, of seconds: cold ÷ direct,
   and plain ÷ warm, which is the warm pull's speed ÷ the plain pull's. The upstream blob GETs are
   the access log lines of GETs with status 200 or 206 of the image's config and layers during the
-  cold and the warm pull. The CPU time of the machine is the busy time of all cores in
-  \`/proc/stat\` (everything but idle, iowait and steal, in ticks of 10 ms) from the start to the
-  end of a pull: skopeo, the upstream, Wharf and the harness. Wharf's share is its own CPU time, from
-  \`schedstat\` as for the CPU time per GB rows (see below). The lower bound is the cold pull's
+  cold and the warm pull. The CPU time of the machine is the busy time of all cores from the start
+  to the end of a pull, which covers skopeo, the upstream, Wharf and the harness. It comes from
+  \`/proc/stat\`, in ticks of 10 ms, without idle, iowait and steal time. Wharf's share is its own
+  CPU time, from \`schedstat\` as for the CPU time per GB rows (see below). The lower bound is the cold pull's
   CPU time ÷ the cores ÷ the direct pull's time, per round: a cold pull that needs that much CPU
   cannot take less time even with every core busy throughout. The measured cold ÷ direct divided by
   this bound is how busy the cores were. Every row is a median over the rounds on its own, so a share
