@@ -7,6 +7,7 @@ import { AuthModule } from './auth/auth.module.js';
 import { ManifestHooks } from './common/manifest-hooks.js';
 import { RootLogger } from './common/root-logger.js';
 import { ShutdownState } from './common/shutdown-state.js';
+import { BlobTransfers } from './common/blob-transfers.js';
 import { ConfigModule } from './config/config.module.js';
 import type { WharfConfig } from './config/config.schema.js';
 import { parseSize } from './config/units.js';
@@ -24,8 +25,8 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      providers: [{ provide: RootLogger, useValue: logger }, ShutdownState, ManifestHooks],
-      exports: [RootLogger, ShutdownState, ManifestHooks],
+      providers: [{ provide: RootLogger, useValue: logger }, ShutdownState, ManifestHooks, BlobTransfers],
+      exports: [RootLogger, ShutdownState, ManifestHooks, BlobTransfers],
       imports: [
         ConfigModule.forRoot(config),
         StorageModule.forRoot({

@@ -10,6 +10,7 @@ import { type DestinationStream, pino, type Logger } from 'pino';
 
 import { setUpOpenApi } from './admin/openapi.js';
 import { AppModule } from './app.module.js';
+import { BlobTransfers } from './common/blob-transfers.js';
 import { NetworkList } from './common/networks.js';
 import { NestPinoLogger } from './common/nest-pino-logger.js';
 import { writeMalformedRequestError } from './distribution/malformed-request.js';
@@ -95,6 +96,7 @@ export async function createWharfApp(config: WharfConfig, logger: Logger): Promi
   );
 
   configureHttp(app.getHttpAdapter().getInstance());
+  app.get(BlobTransfers).watch(app.getHttpServer());
   // Request bodies of the JSON API are validated against their DTO classes; unknown keys are refused.
   app.useGlobalPipes(
     new ValidationPipe({

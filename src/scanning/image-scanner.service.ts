@@ -10,6 +10,7 @@ import {
 import type { Logger } from 'pino';
 
 import { ActivityObserver } from '../common/activity-observer.js';
+import { BlobTransfers } from '../common/blob-transfers.js';
 import { Digest } from '../common/digest.js';
 import { isArtifactManifest } from '../common/artifact-manifests.js';
 import { ManifestHooks, type StoredManifest } from '../common/manifest-hooks.js';
@@ -69,6 +70,13 @@ const maxConfigBytes = 4 * 1024 * 1024;
 const finishedKept = 200;
 const rematchBatch = 100;
 const backfillBatch = 100;
+/**
+ * A scan not requested through the API waits until no blob has been sent or received for this long,
+ * so that a pull right after a push gets the CPU before the scan of what was pushed.
+ */
+const transferQuietMs = 500;
+/** Maximum time such a scan waits for a quiet moment, so that steady traffic delays scans but never stops them. */
+const maxTransferWaitMs = 10_000;
 
 /**
  * Scans images in the background: the inventory of each image manifest, read layer by layer through
@@ -100,6 +108,7 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
     @Inject(ManifestHooks) private readonly hooks: ManifestHooks,
     @Inject(SbomPublisher) private readonly publisher: SbomPublisher,
     @Inject(ActivityObserver) private readonly activity: ActivityObserver,
+    @Inject(BlobTransfers) private readonly transfers: BlobTransfers,
     @Inject(RootLogger) private readonly logger: Logger,
   ) {
     this.maxFileBytes = parseSize(config.scanning.maxFileSize) ?? 64 * 1024 * 1024;
@@ -257,6 +266,15 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
   }
 
   private async run(entry: ScanProgress): Promise<void> {
+    if (entry.reason !== 'request') {
+      await this.transfers.waitForQuiet(transferQuietMs, maxTransferWaitMs, this.shutdown.signal);
+
+      // Shutdown came first, which leaves the image as it leaves a scan that shutdown cuts off.
+      if (this.stopped) {
+        return;
+      }
+    }
+
     entry.state = 'scanning';
     entry.startedAt = Date.now();
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -593,5 +593,49 @@ describe('vulnerability scanning', () => {
     assert.match(text, /wharf_scanned_images [1-9]/);
     // The import of the expat records matched every stored inventory again.
     assert.match(text, /wharf_scans_total\{result="finished",reason="database"\} [1-9]/);
+  });
+
+  it('scans a push once blob downloads have ended', async () => {
+    // A download held open: the test reads the first chunk of a 64 MiB blob and no more.
+    const blob = randomBytes(64 * 1024 * 1024);
+    const blobDigest = `sha256:${createHash('sha256').update(blob).digest('hex')}`;
+    const upload = await api('/v2/quiet/blob/blobs/uploads/', { method: 'POST' });
+    const location = new URL(upload.headers.get('location') ?? '', wharf.baseUrl);
+
+    location.searchParams.set('digest', blobDigest);
+
+    const stored = await api(`${location.pathname}${location.search}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: blob,
+    });
+
+    assert.equal(stored.status, 201);
+
+    const download = await api(`/v2/quiet/blob/blobs/${blobDigest}`);
+    const reader = (download.body as ReadableStream<Uint8Array>).getReader();
+
+    await reader.read();
+    await push('unreadable', 'quiet/app:v1');
+
+    const accept = { accept: 'application/vnd.oci.image.manifest.v1+json' };
+    const digest = (await api('/v2/quiet/app/manifests/v1', { method: 'HEAD', headers: accept })).headers.get(
+      'docker-content-digest',
+    );
+
+    assert.ok(digest);
+
+    // A scan waits up to 10 s for blob transfers to end, so it must not run in the next 1.5 s.
+    const holdUntil = Date.now() + 1500;
+
+    while (Date.now() < holdUntil) {
+      const result = await vulnerabilities('quiet/app', digest);
+
+      assert.ok(!result.images.some((entry) => entry.status === 'done'), JSON.stringify(result));
+      await sleep(200);
+    }
+
+    await reader.cancel();
+    await scanned('quiet/app', digest);
   });
 });
