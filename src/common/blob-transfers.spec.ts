@@ -76,6 +76,18 @@ describe('BlobTransfers', () => {
     assert.equal(await settled(transfers.waitForQuiet(60_000, 60_000, AbortSignal.timeout(50))), false);
   });
 
+  it('is not quiet right after a transfer', () => {
+    const transfers = new BlobTransfers();
+    const response = fakeResponse();
+
+    assert.equal(transfers.isQuiet(60_000), true);
+    transfers.track(response);
+    assert.equal(transfers.isQuiet(0), false);
+    response.emit('close');
+    assert.equal(transfers.isQuiet(60_000), false);
+    assert.equal(transfers.isQuiet(0), true);
+  });
+
   it('stops waiting after the longest wait', async () => {
     const transfers = new BlobTransfers();
 

@@ -51,6 +51,11 @@ export class BlobTransfers {
     });
   }
 
+  /** Returns whether no transfer is running and none has ended in the last `quietMs`. */
+  isQuiet(quietMs: number): boolean {
+    return this.active === 0 && Date.now() - this.lastEndedAt >= quietMs;
+  }
+
   /**
    * Resolves once no transfer has run for `quietMs`, when `maxWaitMs` have passed, or when `signal`
    * aborts, whichever comes first.

@@ -71,11 +71,11 @@ const finishedKept = 200;
 const rematchBatch = 100;
 const backfillBatch = 100;
 /**
- * A scan not requested through the API waits until no blob has been sent or received for this long,
+ * A scan not requested through the API starts once no blob has been sent or received for this long,
  * so that a pull right after a push gets the CPU before the scan of what was pushed.
  */
 const transferQuietMs = 500;
-/** Maximum time such a scan waits for a quiet moment, so that steady traffic delays scans but never stops them. */
+/** Maximum time such a scan waits for a quiet moment after it was queued, so that steady traffic never stops scans. */
 const maxTransferWaitMs = 10_000;
 
 /**
@@ -96,6 +96,8 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
   private rematching: Promise<void> | null = null;
   private rematchAgain = false;
   private backfilling = false;
+  /** Set while the queue waits for blob transfers to pause before it starts the next scan. */
+  private waitingForQuiet = false;
   /** Set when an image was left unqueued, so that a backfill pass must look for it. */
   private backfillAgain = false;
   private readonly maxFileBytes: number;
@@ -220,6 +222,14 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
       known !== undefined &&
       (known.state === 'queued' || known.state === 'scanning' || known.state === 'matching')
     ) {
+      // A request for an image already queued in the background moves it to the front, to start at once.
+      if (first && known.state === 'queued' && known.reason !== 'request') {
+        this.queue.splice(this.queue.indexOf(known), 1);
+        this.queue.unshift(known);
+        known.reason = reason;
+        this.drain();
+      }
+
       return known;
     }
 
@@ -253,6 +263,12 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
 
   private drain(): void {
     while (!this.stopped && this.running < this.config.scanning.concurrency && this.queue.length > 0) {
+      if (!this.mayStart(this.queue[0])) {
+        this.drainWhenQuiet(this.queue[0]);
+
+        return;
+      }
+
       const entry = this.queue.shift() as ScanProgress;
 
       this.running += 1;
@@ -265,16 +281,35 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
     }
   }
 
-  private async run(entry: ScanProgress): Promise<void> {
-    if (entry.reason !== 'request') {
-      await this.transfers.waitForQuiet(transferQuietMs, maxTransferWaitMs, this.shutdown.signal);
+  /**
+   * Returns whether a queued scan may start now: a requested one at once, others once blob transfers
+   * have paused or the scan has waited `maxTransferWaitMs` since it was queued.
+   */
+  private mayStart(entry: ScanProgress): boolean {
+    return (
+      entry.reason === 'request' ||
+      Date.now() - entry.queuedAt >= maxTransferWaitMs ||
+      this.transfers.isQuiet(transferQuietMs)
+    );
+  }
 
-      // Shutdown came first, which leaves the image as it leaves a scan that shutdown cuts off.
-      if (this.stopped) {
-        return;
-      }
+  /** Drains the queue again once transfers pause or `entry` has waited long enough; one wait at a time. */
+  private drainWhenQuiet(entry: ScanProgress): void {
+    if (this.waitingForQuiet) {
+      return;
     }
 
+    this.waitingForQuiet = true;
+
+    const remainingMs = Math.max(entry.queuedAt + maxTransferWaitMs - Date.now(), 0);
+
+    void this.transfers.waitForQuiet(transferQuietMs, remainingMs, this.shutdown.signal).then(() => {
+      this.waitingForQuiet = false;
+      this.drain();
+    });
+  }
+
+  private async run(entry: ScanProgress): Promise<void> {
     entry.state = 'scanning';
     entry.startedAt = Date.now();
 

@@ -614,26 +614,46 @@ describe('vulnerability scanning', () => {
 
     const download = await api(`/v2/quiet/blob/blobs/${blobDigest}`);
     const reader = (download.body as ReadableStream<Uint8Array>).getReader();
+    const accept = { accept: 'application/vnd.oci.image.manifest.v1+json' };
+
+    const pushed = async (tag: string, repository: string): Promise<string> => {
+      await push(tag, `${repository}:v1`);
+
+      const digest = (
+        await api(`/v2/${repository}/manifests/v1`, { method: 'HEAD', headers: accept })
+      ).headers.get('docker-content-digest');
+
+      assert.ok(digest);
+
+      return digest;
+    };
+
+    const isScanned = async (repository: string, digest: string): Promise<boolean> =>
+      (await vulnerabilities(repository, digest)).images.some((entry) => entry.status === 'done');
 
     await reader.read();
-    await push('unreadable', 'quiet/app:v1');
 
-    const accept = { accept: 'application/vnd.oci.image.manifest.v1+json' };
-    const digest = (await api('/v2/quiet/app/manifests/v1', { method: 'HEAD', headers: accept })).headers.get(
-      'docker-content-digest',
-    );
-
-    assert.ok(digest);
-
-    // A scan waits up to 10 s for blob transfers to end, so it must not run in the next 1.5 s.
+    const digest = await pushed('unreadable', 'quiet/app');
+    const other = await pushed('bad', 'quiet/other');
+    // A scan waits up to 10 s after it was queued for blob transfers to end, so none runs in 1.5 s.
     const holdUntil = Date.now() + 1500;
 
     while (Date.now() < holdUntil) {
-      const result = await vulnerabilities('quiet/app', digest);
-
-      assert.ok(!result.images.some((entry) => entry.status === 'done'), JSON.stringify(result));
+      assert.equal(await isScanned('quiet/app', digest), false);
+      assert.equal(await isScanned('quiet/other', other), false);
       await sleep(200);
     }
+
+    // A scan a user asks for starts at once, ahead of the waiting one, although it was queued behind it.
+    const requested = await api('/api/v1/scans', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ repository: 'quiet/other', reference: other }),
+    });
+
+    assert.equal(requested.status, 202, await requested.clone().text());
+    await scanned('quiet/other', other);
+    assert.equal(await isScanned('quiet/app', digest), false);
 
     await reader.cancel();
     await scanned('quiet/app', digest);
