@@ -222,9 +222,11 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
       known !== undefined &&
       (known.state === 'queued' || known.state === 'scanning' || known.state === 'matching')
     ) {
+      const index = this.queue.indexOf(known);
+
       // A request for an image already queued in the background moves it to the front, to start at once.
-      if (first && known.state === 'queued' && known.reason !== 'request') {
-        this.queue.splice(this.queue.indexOf(known), 1);
+      if (first && index >= 0 && known.reason !== 'request') {
+        this.queue.splice(index, 1);
         this.queue.unshift(known);
         known.reason = reason;
         this.drain();
