@@ -43,8 +43,8 @@ export function withMemorySampling(peaks, measure) {
 export const cpuUnit = 'CPU s/GB';
 
 /**
- * Runs `run()` and returns its result as `value`, with the CPU seconds that process `pid` used
- * meanwhile per 10^9 of the `bytes` that the run moves as `cpuPerGB`.
+ * Runs `run()` and returns its result as `value`, and as `cpuPerGB` the CPU seconds that process
+ * `pid` used meanwhile, per 10^9 of the `bytes` that the run moves.
  */
 export async function measureCpuPerGB(pid, bytes, run) {
   const startSeconds = readProcessCpuSeconds(pid);

@@ -256,7 +256,7 @@ export function readResidentKiB(pid) {
   return Number(match[1]);
 }
 
-/** Clock ticks per second of the CPU times in /proc (USER_HZ), which is 100 on Linux. */
+/** Clock ticks per second of the CPU times in /proc/stat (USER_HZ): 100 on x86 Linux, as `getconf CLK_TCK` prints. */
 const clockTicksPerSecond = 100;
 
 /**

@@ -14,7 +14,7 @@ function fakeResponse(): ServerResponse {
   return new EventEmitter() as unknown as ServerResponse;
 }
 
-/** Returns a promise's state after pending callbacks have run: whether it has settled. */
+/** Returns whether `promise` has settled once the callbacks already pending have run. */
 async function settled(promise: Promise<unknown>): Promise<boolean> {
   let done = false;
 

@@ -2,11 +2,14 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
 import { Injectable } from '@nestjs/common';
 
-/** Blob GETs and upload requests of the OCI API, whose bodies are blob bytes. */
+/** Path of an upload session, which PATCH and PUT send blob bytes to. */
+const uploadSessionPath = /^\/v2\/.+\/blobs\/uploads\/[^/?]+(?:\?|$)/;
+
+/** Paths by method of the OCI API requests whose bodies are blob bytes: blob GETs and uploads. */
 const blobBodyPaths: Record<string, RegExp> = {
   GET: /^\/v2\/.+\/blobs\/[^/?]+(?:\?|$)/,
-  PATCH: /^\/v2\/.+\/blobs\/uploads\/[^/?]+(?:\?|$)/,
-  PUT: /^\/v2\/.+\/blobs\/uploads\/[^/?]+(?:\?|$)/,
+  PATCH: uploadSessionPath,
+  PUT: uploadSessionPath,
   POST: /^\/v2\/.+\/blobs\/uploads\/(?:\?|$)/,
 };
 
