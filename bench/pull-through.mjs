@@ -78,24 +78,46 @@ async function timePull(context, registry, repository, image) {
 
 /**
  * Runs `pull()`, which returns seconds, and returns them with the CPU seconds that the whole machine
- * and Wharf used meanwhile. The machine's figure includes skopeo, the upstream and the harness.
+ * and `registry` used meanwhile. The machine's figure includes skopeo, the upstream, both caches and the
+ * harness.
  */
-async function measurePull(context, pull) {
+async function measurePull(registry, pull) {
   const machineStart = readMachineBusySeconds();
-  const wharfStart = readProcessCpuSeconds(context.wharf.pid);
+  const registryStart = readProcessCpuSeconds(registry.pid);
   const seconds = await pull();
 
   return {
     seconds,
     machineCpu: readMachineBusySeconds() - machineStart,
-    wharfCpu: readProcessCpuSeconds(context.wharf.pid) - wharfStart,
+    registryCpu: readProcessCpuSeconds(registry.pid) - registryStart,
   };
 }
 
 /**
+ * Returns the two compared caches in front of the upstream: Wharf, which serves it under its prefix,
+ * and Distribution in proxy mode, which serves its repositories under their own names.
+ */
+function pullThroughCaches(context) {
+  return [
+    { registry: context.wharf, repositoryPrefix: `${pullThroughPrefix}/` },
+    { registry: context.distributionProxy, repositoryPrefix: '' },
+  ];
+}
+
+/** Returns an empty list of figures for each key, per cache name. */
+function figuresByCache(context, keys) {
+  return Object.fromEntries(
+    pullThroughCaches(context).map((cache) => [
+      cache.registry.name,
+      Object.fromEntries(keys.map((key) => [key, []])),
+    ]),
+  );
+}
+
+/**
  * Runs one round of the pull-through comparison on a new random image pushed to the upstream. It
- * times a direct pull from the upstream, a cold pull through Wharf and the warm pull right after, in
- * an order that alternates by round. Then it pushes the same image to Wharf and times a plain pull.
+ * times a direct pull from the upstream, and for each cache a cold pull and the warm pull right after,
+ * in an order that rotates by round. Then it pushes the same image to Wharf and times a plain pull.
  */
 async function runPullThroughRound(context, accessLog, round, figures) {
   const { wharf, upstream, workDirectory, skopeoOptions } = context;
@@ -107,56 +129,61 @@ async function runPullThroughRound(context, accessLog, round, figures) {
     splitLayerSizes(context.imageSize, pullThroughImageLayers),
   );
   const blobDigests = image.blobs.map((blob) => blob.digest);
+  let direct;
 
   await pushImage(skopeoOptions, layoutDirectory, image, upstream, repository);
 
   const pullDirect = async () => {
-    const direct = await measurePull(context, () => timePull(context, upstream, repository, image));
-
+    direct = await measurePull(upstream, () => timePull(context, upstream, repository, image));
     figures.direct.push(direct.seconds);
     figures.directCpu.push(direct.machineCpu);
     await sleep(accessLogSettleMs);
   };
 
-  const pullColdAndWarm = async () => {
+  const pullColdAndWarm = async ({ registry, repositoryPrefix }) => {
+    const cacheFigures = figures.caches[registry.name];
+    const cachedRepository = `${repositoryPrefix}${repository}`;
+
     accessLog.mark();
 
-    const cold = await measurePull(context, () =>
-      timePull(context, wharf, `${pullThroughPrefix}/${repository}`, image),
-    );
+    const cold = await measurePull(registry, () => timePull(context, registry, cachedRepository, image));
 
-    figures.cold.push(cold.seconds);
-    figures.coldCpu.push(cold.machineCpu);
-    figures.coldWharfCpu.push(cold.wharfCpu);
-    figures.coldBlobGets.push(await accessLog.countBlobGets(repository, blobDigests));
+    cacheFigures.cold.push(cold.seconds);
+    cacheFigures.machineCpu.push(cold.machineCpu);
+    cacheFigures.cacheCpu.push(cold.registryCpu);
+    cacheFigures.coldBlobGets.push(await accessLog.countBlobGets(repository, blobDigests));
     accessLog.mark();
-    figures.warm.push(await timePull(context, wharf, `${pullThroughPrefix}/${repository}`, image));
-    figures.warmBlobGets.push(await accessLog.countBlobGets(repository, blobDigests));
+    cacheFigures.warm.push(await timePull(context, registry, cachedRepository, image));
+    cacheFigures.warmBlobGets.push(await accessLog.countBlobGets(repository, blobDigests));
   };
 
-  if (round % 2 === 0) {
-    await pullDirect();
-    await pullColdAndWarm();
-  } else {
-    await pullColdAndWarm();
-    await pullDirect();
+  const steps = [pullDirect, ...pullThroughCaches(context).map((cache) => () => pullColdAndWarm(cache))];
+
+  for (let step = 0; step < steps.length; step++) {
+    await steps[(step + round) % steps.length]();
   }
 
   // Pushed only now, because Wharf stores blobs by digest and would otherwise have them before the cold pull.
   await pushImage(skopeoOptions, layoutDirectory, image, wharf, `bench/plain-pull-${round + 1}`);
   figures.plain.push(await timePull(context, wharf, `bench/plain-pull-${round + 1}`, image));
+  figures.plainWarmRatio.push(figures.plain.at(-1) / figures.caches[wharf.name].warm.at(-1));
   await rm(layoutDirectory, { recursive: true, force: true });
 
-  figures.coldRatio.push(figures.cold.at(-1) / figures.direct.at(-1));
-  figures.coldRatioFloor.push(figures.coldCpu.at(-1) / context.cores / figures.direct.at(-1));
-  figures.plainWarmRatio.push(figures.plain.at(-1) / figures.warm.at(-1));
+  const summaries = Object.entries(figures.caches).map(([name, cacheFigures]) => {
+    cacheFigures.coldRatio.push(cacheFigures.cold.at(-1) / direct.seconds);
+    cacheFigures.coldRatioFloor.push(cacheFigures.machineCpu.at(-1) / context.cores / direct.seconds);
+
+    return (
+      `${name}: cold ${cacheFigures.cold.at(-1).toFixed(2)} s, warm ${cacheFigures.warm.at(-1).toFixed(2)} s, ` +
+      `CPU s of the machine ${cacheFigures.machineCpu.at(-1).toFixed(2)} (${name} ` +
+      `${cacheFigures.cacheCpu.at(-1).toFixed(2)}), upstream blob GETs cold ${cacheFigures.coldBlobGets.at(-1)}, ` +
+      `warm ${cacheFigures.warmBlobGets.at(-1)}`
+    );
+  });
+
   console.log(
-    `pull-through, round ${round + 1}: direct ${figures.direct.at(-1).toFixed(2)} s, cold ` +
-      `${figures.cold.at(-1).toFixed(2)} s, warm ${figures.warm.at(-1).toFixed(2)} s, plain ` +
-      `${figures.plain.at(-1).toFixed(2)} s; CPU s of the machine: direct ${figures.directCpu.at(-1).toFixed(2)}, ` +
-      `cold ${figures.coldCpu.at(-1).toFixed(2)} (Wharf ${figures.coldWharfCpu.at(-1).toFixed(2)}); ` +
-      `upstream blob GETs: cold ${figures.coldBlobGets.at(-1)}, ` +
-      `warm ${figures.warmBlobGets.at(-1)}`,
+    `pull-through, round ${round + 1}: direct ${direct.seconds.toFixed(2)} s (CPU s of the machine ` +
+      `${direct.machineCpu.toFixed(2)}), plain ${figures.plain.at(-1).toFixed(2)} s; ${summaries.join('; ')}`,
   );
 }
 
@@ -186,62 +213,80 @@ async function downloadBlob(url, size, digest, timeoutMs) {
 }
 
 /**
- * Runs one round of simultaneous cold GETs: pushes a new random blob to the upstream, starts 20 GETs of it
- * through Wharf at once, checks every body against the digest and counts the upstream's GETs of the blob.
+ * Runs one round of simultaneous cold GETs through each cache, in an order that alternates by round. For
+ * each, it pushes a new random blob to the upstream and starts 20 GETs of it through the cache at once.
+ * Then it checks every body against the digest and counts the upstream's GETs of the blob.
  */
 async function runConcurrentGetRound(context, accessLog, round, figures) {
-  const { wharf, upstream, workDirectory } = context;
+  const { upstream, workDirectory } = context;
   const size = context.sharedBlobSize;
-  const repository = `bench/concurrent-${round + 1}`;
-  const blobPath = join(workDirectory, 'concurrent-blob.bin');
-  const digest = await writeRandomFile(blobPath, size);
+  const caches = pullThroughCaches(context);
 
-  await pushFileBlob(upstream, repository, blobPath, digest, size);
-  await rm(blobPath, { force: true });
+  for (let index = 0; index < caches.length; index++) {
+    const { registry, repositoryPrefix } = caches[(index + round) % caches.length];
+    const cacheFigures = figures[registry.name];
+    const repository = `bench/concurrent-${round + 1}-${registry.name.toLowerCase()}`;
+    const blobPath = join(workDirectory, 'concurrent-blob.bin');
+    const digest = await writeRandomFile(blobPath, size);
 
-  const url = `${wharf.url}/v2/${pullThroughPrefix}/${repository}/blobs/${digest}`;
-  // 60 s plus the time that the 20 downloads take at 10 MB/s in total.
-  const timeoutMs = 60_000 + Math.ceil((concurrentClients * size) / 10_000);
+    await pushFileBlob(upstream, repository, blobPath, digest, size);
+    await rm(blobPath, { force: true });
 
-  accessLog.mark();
+    const url = `${registry.url}/v2/${repositoryPrefix}${repository}/blobs/${digest}`;
+    // 60 s plus the time that the 20 downloads take at 10 MB/s in total.
+    const timeoutMs = 60_000 + Math.ceil((concurrentClients * size) / 10_000);
 
-  const start = performance.now();
+    accessLog.mark();
 
-  await Promise.all(
-    Array.from({ length: concurrentClients }, () => downloadBlob(url, size, digest, timeoutMs)),
-  );
-  figures.seconds.push((performance.now() - start) / 1000);
-  figures.transfers.push(await accessLog.countBlobGets(repository, [digest]));
-  console.log(
-    `${concurrentClients} simultaneous cold GETs, round ${round + 1}: ${figures.seconds.at(-1).toFixed(2)} s, ` +
-      `${figures.transfers.at(-1)} upstream GETs of the blob`,
-  );
+    const start = performance.now();
+
+    await Promise.all(
+      Array.from({ length: concurrentClients }, () => downloadBlob(url, size, digest, timeoutMs)),
+    );
+    cacheFigures.seconds.push((performance.now() - start) / 1000);
+    cacheFigures.transfers.push(await accessLog.countBlobGets(repository, [digest]));
+    console.log(
+      `${concurrentClients} simultaneous cold GETs through ${registry.name}, round ${round + 1}: ` +
+        `${cacheFigures.seconds.at(-1).toFixed(2)} s, ${cacheFigures.transfers.at(-1)} upstream GETs of the blob`,
+    );
+  }
+}
+
+/** Returns the values of `key` of each cache's figures, keyed by cache name, for a comparison row. */
+function byCache(figures, key) {
+  return Object.fromEntries(Object.entries(figures).map(([name, cacheFigures]) => [name, cacheFigures[key]]));
 }
 
 /**
  * Runs the pull-through comparison and the simultaneous cold GETs for `context.rounds` rounds, as
- * selected by `context.pullThrough` and `context.concurrentGets`. Returns the rows of the pull-through
- * table, whose figures are in the `value` column.
+ * selected by `context.pullThrough` and `context.concurrentGets`. Returns the rows that compare the two
+ * caches, whose figures are keyed by registry name, and the rows of the pulls without a cache, whose
+ * figures are in `value`.
  */
 export async function runPullThroughWorkloads(context) {
   const accessLog = recordAccessLog(context.upstream);
   const pulls = {
     direct: [],
-    cold: [],
-    warm: [],
-    plain: [],
-    coldRatio: [],
-    plainWarmRatio: [],
     directCpu: [],
-    coldCpu: [],
-    coldWharfCpu: [],
-    coldRatioFloor: [],
-    coldBlobGets: [],
-    warmBlobGets: [],
+    plain: [],
+    plainWarmRatio: [],
+    caches: figuresByCache(context, [
+      'cold',
+      'warm',
+      'coldRatio',
+      'machineCpu',
+      'cacheCpu',
+      'coldRatioFloor',
+      'coldBlobGets',
+      'warmBlobGets',
+    ]),
   };
-  const concurrent = { seconds: [], transfers: [] };
-  const stopSampling = sampleMaxResident(context.wharf.pid);
-  let peakKiB;
+  const concurrent = figuresByCache(context, ['seconds', 'transfers']);
+  const stopSampling = pullThroughCaches(context).map(({ registry }) => [
+    registry.name,
+    sampleMaxResident(registry.pid),
+  ]);
+  const peaks = {};
 
   try {
     for (let round = 0; context.pullThrough && round < context.rounds; round++) {
@@ -252,83 +297,86 @@ export async function runPullThroughWorkloads(context) {
       await runConcurrentGetRound(context, accessLog, round, concurrent);
     }
   } finally {
-    peakKiB = stopSampling();
+    for (const [name, stop] of stopSampling) {
+      peaks[name] = [stop() / 1024];
+    }
+
     accessLog.stop();
   }
 
-  const rows = [];
-  const imageLabel = `${context.imageSizeLabel} image`;
+  const cacheRows = [];
+  const referenceRows = [];
 
   if (context.pullThrough) {
-    rows.push(
-      { label: `direct pull from the upstream (${imageLabel})`, unit: 's', values: { value: pulls.direct } },
-      { label: 'cold pull through Wharf', unit: 's', values: { value: pulls.cold } },
-      { label: 'warm pull through Wharf, right after', unit: 's', values: { value: pulls.warm } },
-      { label: 'plain pull of the image pushed to Wharf', unit: 's', values: { value: pulls.plain } },
+    const cache = (key) => byCache(pulls.caches, key);
+
+    cacheRows.push(
+      { label: `cold pull (${context.imageSizeLabel} image)`, unit: 's', values: cache('cold') },
       {
-        label: 'cold ÷ direct',
+        label: 'cold ÷ direct pull from the upstream',
         unit: 'ratio',
-        values: { value: pulls.coldRatio },
-        target: '≤ 1.15',
+        values: cache('coldRatio'),
+        target: 'Wharf ≤ 1.15',
+      },
+      { label: 'CPU time of the machine during the cold pull', unit: 's', values: cache('machineCpu') },
+      { label: "the cache's share of it", unit: 's', values: cache('cacheCpu') },
+      {
+        label: `lower bound of cold ÷ direct: cold pull's CPU time ÷ ${context.cores} cores ÷ direct pull time`,
+        unit: 'ratio',
+        values: cache('coldRatioFloor'),
+      },
+      { label: 'warm pull, right after', unit: 's', values: cache('warm') },
+      {
+        label: 'upstream blob GETs during the cold pull',
+        unit: 'count',
+        values: cache('coldBlobGets'),
+        target: `${pullThroughImageLayers + 1} (config and layers)`,
+      },
+      {
+        label: 'upstream blob GETs during the warm pull',
+        unit: 'count',
+        values: cache('warmBlobGets'),
+        target: '0',
+      },
+    );
+    referenceRows.push(
+      {
+        label: `direct pull from the upstream (${context.imageSizeLabel} image)`,
+        unit: 's',
+        values: { value: pulls.direct },
       },
       {
         label: 'CPU time of the machine during the direct pull',
         unit: 's',
         values: { value: pulls.directCpu },
       },
+      { label: 'plain pull of the image pushed to Wharf', unit: 's', values: { value: pulls.plain } },
       {
-        label: 'CPU time of the machine during the cold pull',
-        unit: 's',
-        values: { value: pulls.coldCpu },
-      },
-      { label: "Wharf's share of it", unit: 's', values: { value: pulls.coldWharfCpu } },
-      {
-        label: `lower bound of cold ÷ direct: cold pull's CPU time ÷ ${context.cores} cores ÷ direct pull time`,
-        unit: 'ratio',
-        values: { value: pulls.coldRatioFloor },
-      },
-      {
-        label: 'plain ÷ warm (warm speed ÷ plain speed)',
+        label: "plain ÷ Wharf's warm pull (warm speed ÷ plain speed)",
         unit: 'ratio',
         values: { value: pulls.plainWarmRatio },
         target: '≥ 1.0',
-      },
-      {
-        label: 'upstream blob GETs during the cold pull',
-        unit: 'count',
-        values: { value: pulls.coldBlobGets },
-        target: `${pullThroughImageLayers + 1} (config and layers)`,
-      },
-      {
-        label: 'upstream blob GETs during the warm pull',
-        unit: 'count',
-        values: { value: pulls.warmBlobGets },
-        target: '0',
       },
     );
   }
 
   if (context.concurrentGets) {
-    rows.push(
+    cacheRows.push(
       {
         label: `${concurrentClients} simultaneous cold GETs of one ${context.sharedBlobSizeLabel} blob: upstream GETs`,
         unit: 'count',
-        values: { value: concurrent.transfers },
-        target: '1',
+        values: byCache(concurrent, 'transfers'),
+        target: 'Wharf: 1',
       },
       {
         label: `${concurrentClients} simultaneous cold GETs: time until the last one ends`,
         unit: 's',
-        values: { value: concurrent.seconds },
+        values: byCache(concurrent, 'seconds'),
       },
     );
   }
 
-  rows.push({
-    label: 'Wharf resident memory, max during these workloads',
-    unit: 'MiB',
-    values: { value: [peakKiB / 1024] },
-  });
+  cacheRows.push({ label: 'resident memory, max during these workloads', unit: 'MiB', values: peaks });
 
-  return rows;
+  return { cacheRows, referenceRows };
 }

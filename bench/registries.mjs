@@ -52,9 +52,10 @@ async function writeWharfConfig(directory, port, upstreams = []) {
  * Writes the Distribution config: loopback only, filesystem storage in `directory` and deletes
  * allowed. Without `accessLog`, it logs errors only and has no access log, which matches Wharf's
  * `log.level: warn`. With it, it logs at info and writes an access log line per request to standard
- * output. JSON is valid YAML.
+ * output. With `proxyUrl`, it is a pull-through cache of the registry at that URL (proxy mode). JSON
+ * is valid YAML.
  */
-async function writeDistributionConfig(directory, port, accessLog = false) {
+async function writeDistributionConfig(directory, port, { accessLog = false, proxyUrl } = {}) {
   const configPath = join(directory, 'config.yml');
   const config = {
     version: '0.1',
@@ -67,6 +68,7 @@ async function writeDistributionConfig(directory, port, accessLog = false) {
       maintenance: { uploadpurging: { enabled: false } },
     },
     http: { addr: `127.0.0.1:${port}`, secret: randomBytes(16).toString('hex') },
+    ...(proxyUrl === undefined ? {} : { proxy: { remoteurl: proxyUrl } }),
   };
 
   await writeFile(configPath, JSON.stringify(config, null, 2));
@@ -109,7 +111,21 @@ export function upstreamSpec() {
     name: 'upstream',
     command: distributionBinaryPath,
     args: (configPath) => ['serve', configPath],
-    writeConfig: (directory, port) => writeDistributionConfig(directory, port, true),
+    writeConfig: (directory, port) => writeDistributionConfig(directory, port, { accessLog: true }),
+  };
+}
+
+/**
+ * Describes Distribution as a pull-through cache in front of the upstream at `upstreamUrl`, compared
+ * with Wharf in the pull-through workloads. In proxy mode it serves the upstream's repositories under
+ * their own names and accepts no pushes.
+ */
+export function distributionProxySpec(upstreamUrl) {
+  return {
+    name: 'Distribution',
+    command: distributionBinaryPath,
+    args: (configPath) => ['serve', configPath],
+    writeConfig: (directory, port) => writeDistributionConfig(directory, port, { proxyUrl: upstreamUrl }),
   };
 }
 

@@ -41,12 +41,15 @@ function formatFigures(values) {
   return `${formatNumber(median(values))} (${formatNumber(min)}–${formatNumber(max)})`;
 }
 
-/** Formats the ratio of the medians of the table's ratio columns, such as Wharf ÷ Distribution. */
+/**
+ * Formats the ratio of the medians of the table's ratio columns, such as Wharf ÷ Distribution, or a dash
+ * when a column has no figures or the denominator's median is 0.
+ */
 function formatRatio(row, ratio) {
   const numerator = row.values[ratio.numerator];
   const denominator = row.values[ratio.denominator];
 
-  if (!numerator?.length || !denominator?.length) {
+  if (!numerator?.length || !denominator?.length || median(denominator) === 0) {
     return '—';
   }
 
@@ -188,40 +191,45 @@ function methodItems(report) {
   count too.`);
   }
 
+  if (workloads.includes('pull-through') || workloads.includes('concurrent-gets')) {
+    items.push(`Pull-through caches: a second Distribution instance, the upstream, runs on 127.0.0.1
+  with \`log.level: info\` and its access log on. Two caches run in front of it: Wharf, which has it
+  as upstream \`up\` with the default options (\`tagTtl: 5m\`, \`timeout: 30s\`), and a third
+  Distribution instance in proxy mode (\`proxy.remoteurl\` set to the upstream, \`log.level: error\`),
+  its pull-through cache. The Distribution column of the pull-through table is that instance.`);
+  }
+
   if (workloads.includes('pull-through')) {
-    items.push(`Pull-through: a second Distribution instance, the upstream, runs on 127.0.0.1 with
-  \`log.level: info\` and its access log on, and Wharf has it as upstream \`up\` with the default
-  options (\`tagTtl: 5m\`, \`timeout: 30s\`). Each round pushes a new random
-  ${parameters.pullThroughImageLabel} image of ${parameters.pullThroughLayers} layers (built as for
-  the skopeo rows) to a new upstream repository, so that Wharf has never seen its blobs. It then
-  times three pulls with the skopeo command above. The first is a direct pull from the upstream, and
-  the second a cold pull through Wharf (\`docker://127.0.0.1:WHARF/up/REPO:v1\`). The third is the
-  warm pull of the same image, 0.5 s after the cold one, once the harness has read the upstream's
-  access log. Whether
-  the direct or the cold and warm pulls go first alternates by round. Last, the same image is pushed
-  to a new Wharf repository and pulled from there (the plain pull); that push comes after the cold
-  pull, because Wharf stores blobs by digest. The ratios are per round, of seconds: cold ÷ direct,
-  and plain ÷ warm, which is the warm pull's speed ÷ the plain pull's. The upstream blob GETs are
-  the access log lines of GETs with status 200 or 206 of the image's config and layers during the
-  cold and the warm pull. The CPU time of the machine is the busy time of all cores from the start
-  to the end of a pull, which covers skopeo, the upstream, Wharf and the harness. It comes from
-  \`/proc/stat\`, in ticks of 10 ms, without idle, iowait and steal time. Wharf's share is its own
-  CPU time, from \`schedstat\` as for the CPU time per GB rows (see below). The lower bound is the cold pull's
-  CPU time ÷ the cores ÷ the direct pull's time, per round: a cold pull that needs that much CPU
-  cannot take less time even with every core busy throughout. The measured cold ÷ direct divided by
-  this bound is how busy the cores were. Every row is a median over the rounds on its own, so a share
-  and its total may come from different rounds.`);
+    items.push(`Pull-through: each round pushes a new random ${parameters.pullThroughImageLabel} image
+  of ${parameters.pullThroughLayers} layers (built as for the skopeo rows) to a new upstream
+  repository, so that neither cache has seen its blobs. It then times, with the skopeo command above,
+  a direct pull from the upstream and, for each cache, a cold pull
+  (\`docker://127.0.0.1:WHARF/up/REPO:v1\` or \`docker://127.0.0.1:PROXY/REPO:v1\`) and the warm
+  pull of the same image, 0.5 s after the cold one, once the harness has read the upstream's access
+  log. The order of the direct pull and the two caches rotates by round. Last, the same image is
+  pushed to a new Wharf repository and pulled from there (the plain pull); that push comes after the
+  cold pull, because Wharf stores blobs by digest. The ratios are per round, of seconds: cold ÷ the
+  direct pull of the same round, and plain ÷ Wharf's warm pull, which is the warm pull's speed ÷ the
+  plain pull's. The upstream blob GETs are the access log lines of GETs with status 200 or 206 of the
+  image's config and layers during the cold and the warm pull. The CPU time of the machine is the
+  busy time of all cores from the start to the end of a pull, which covers skopeo, the upstream, the
+  caches and the harness. It comes from \`/proc/stat\`, in ticks of 10 ms, without idle, iowait and
+  steal time. The cache's share is its own CPU time, from \`schedstat\` as for the CPU time per GB
+  rows (see below). The lower bound is the cold pull's CPU time ÷ the cores ÷ the direct pull's time,
+  per round: a cold pull that needs that much CPU cannot take less time even with every core busy
+  throughout. The measured cold ÷ direct divided by this bound is how busy the cores were. Every row
+  is a median over the rounds on its own, so a share and its total may come from different
+  rounds.`);
   }
 
   if (workloads.includes('concurrent-gets')) {
-    items.push(`Simultaneous cold GETs: each round pushes a new random blob of
-  ${parameters.sharedBlobSizeLabel} to a new upstream repository, then starts
-  ${parameters.concurrentClients} GETs of \`/v2/up/REPO/blobs/DIGEST\` from Wharf at once with
-  Node's fetch. The harness hashes each body as it arrives and fails unless every one has the full
-  size and the digest. The upstream GETs are the upstream's access log lines of GETs of that blob
-  path with status 200 or 206, read 0.5 s after the last download. The time runs from the start of
-  the GETs to the end of the last one, and includes the harness hashing 20 streams on the same
-  cores.`);
+    items.push(`Simultaneous cold GETs: each round, for each cache in an order that alternates by
+  round, pushes a new random blob of ${parameters.sharedBlobSizeLabel} to a new upstream repository,
+  then starts ${parameters.concurrentClients} GETs of the blob from the cache at once with Node's
+  fetch. The harness hashes each body as it arrives and fails unless every one has the full size and
+  the digest. The upstream GETs are the upstream's access log lines of GETs of that blob path with
+  status 200 or 206, read 0.5 s after the last download. The time runs from the start of the GETs to
+  the end of the last one, and includes the harness hashing 20 streams on the same cores.`);
   }
 
   if (workloads.includes('scale')) {
@@ -257,8 +265,8 @@ function methodItems(report) {
 
   items.push(`Resident memory is VmRSS from \`/proc/<pid>/status\` of the registry process: once when
   idle after start, and sampled every 200 ms during each workload, of which the maximum is shown.
-  The pull-through table's memory row is Wharf's over both pull-through workloads, image and blob
-  generation included.`);
+  The pull-through table's memory row is each cache's over the pull-through workloads that ran, image
+  and blob generation included.`);
 
   return items;
 }

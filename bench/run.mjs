@@ -15,7 +15,13 @@ import { URL, fileURLToPath } from 'node:url';
 import { bytesPerGiB, parseOptions, usage, workloadNames } from './options.mjs';
 import { killRunningTools } from './processes.mjs';
 import { concurrentClients, pullThroughImageLayers, runPullThroughWorkloads } from './pull-through.mjs';
-import { distributionBinaryPath, registrySpecs, startRegistry, upstreamSpec } from './registries.mjs';
+import {
+  distributionBinaryPath,
+  distributionProxySpec,
+  registrySpecs,
+  startRegistry,
+  upstreamSpec,
+} from './registries.mjs';
 import { comparisonTable, figureTable, formatTextTable, writeMarkdownReport } from './report.mjs';
 import { cpuUnit, memoryRow, runRounds, withCpuMeasurement, withMemorySampling } from './rounds.mjs';
 import {
@@ -170,14 +176,23 @@ function selectWorkloads(options) {
   return skipped;
 }
 
-/** Starts the upstream when a pull-through workload runs, then Wharf and Distribution. */
+/**
+ * Starts Wharf and Distribution, and when a pull-through workload runs, first the upstream and
+ * Distribution as a pull-through cache in front of it.
+ */
 async function startRegistries(options) {
   let upstream;
+  let distributionProxy;
 
   if (options.workloads.includes('pull-through') || options.workloads.includes('concurrent-gets')) {
     upstream = await startRegistry(upstreamSpec());
     resources.registries.push(upstream);
     console.log(`upstream Distribution listens on ${upstream.url} (pid ${upstream.pid})`);
+    distributionProxy = await startRegistry(distributionProxySpec(upstream.url));
+    resources.registries.push(distributionProxy);
+    console.log(
+      `Distribution as a pull-through cache listens on ${distributionProxy.url} (pid ${distributionProxy.pid})`,
+    );
   }
 
   const registries = [];
@@ -190,7 +205,7 @@ async function startRegistries(options) {
     console.log(`${registry.name} listens on ${registry.url} (pid ${registry.pid})`);
   }
 
-  return { registries, upstream };
+  return { registries, upstream, distributionProxy };
 }
 
 /**
@@ -233,7 +248,7 @@ async function runBlobGetWorkload(registries, options) {
 }
 
 /** Runs every selected workload and returns the report's tables and the shortest scale series. */
-async function runWorkloads(options, registries, upstream) {
+async function runWorkloads(options, { registries, upstream, distributionProxy }) {
   const selected = (name) => options.workloads.includes(name);
   const throughputRows = [];
   const cpuRows = [];
@@ -300,9 +315,10 @@ async function runWorkloads(options, registries, upstream) {
   }
 
   if (selected('pull-through') || selected('concurrent-gets')) {
-    const rows = await runPullThroughWorkloads({
+    const { cacheRows, referenceRows } = await runPullThroughWorkloads({
       wharf: registries.find((registry) => registry.name === 'Wharf'),
       upstream,
+      distributionProxy,
       workDirectory: resources.workDirectory,
       skopeoOptions,
       rounds: options.rounds,
@@ -315,7 +331,16 @@ async function runWorkloads(options, registries, upstream) {
       sharedBlobSizeLabel: options.sharedBlobSizeLabel,
     });
 
-    tables.push(figureTable('Pull-through (Wharf with the upstream Distribution)', rows));
+    tables.push(
+      comparisonTable(
+        'Pull-through caches (Wharf, and Distribution in proxy mode, each in front of the upstream Distribution)',
+        cacheRows,
+      ),
+    );
+
+    if (referenceRows.length > 0) {
+      tables.push(figureTable('Pulls without a cache', referenceRows));
+    }
   }
 
   if (selected('scale')) {
@@ -369,8 +394,8 @@ async function main() {
 
   resources.workDirectory = await mkdtemp(join(tmpdir(), 'wharf-bench-'));
 
-  const { registries, upstream } = await startRegistries(options);
-  const { tables, scaleMinRequests } = await runWorkloads(options, registries, upstream);
+  const started = await startRegistries(options);
+  const { tables, scaleMinRequests } = await runWorkloads(options, started);
 
   await cleanUp();
 
