@@ -343,12 +343,28 @@ export class ImageScanner implements OnModuleInit, OnApplicationBootstrap, OnApp
     } finally {
       entry.finishedAt = Date.now();
 
+      const durationMs = entry.finishedAt - (entry.startedAt ?? entry.finishedAt);
+
       if (entry.state !== 'skipped') {
         this.activity.recordScan({
           result: entry.state === 'done' ? 'finished' : 'failed',
           reason: entry.reason,
-          durationSeconds: (entry.finishedAt - (entry.startedAt ?? entry.finishedAt)) / 1000,
+          durationSeconds: durationMs / 1000,
         });
+      }
+
+      // The wait shows in the log, because a background scan waits for blob transfers to pause.
+      if (entry.state === 'done') {
+        this.logger.info(
+          {
+            repository: entry.repository,
+            digest: entry.digest,
+            reason: entry.reason,
+            waitedMs: (entry.startedAt ?? entry.finishedAt) - entry.queuedAt,
+            durationMs,
+          },
+          'image scanned',
+        );
       }
 
       for (const listener of this.listeners) {

@@ -657,5 +657,26 @@ describe('vulnerability scanning', () => {
 
     await reader.cancel();
     await scanned('quiet/app', digest);
+
+    // Each finished scan logs one line that shows why it ran and how long it waited.
+    const scanLine = async (repository: string): Promise<Record<string, unknown>> => {
+      const lines = await wharf.waitForLog(
+        (record) => record.msg === 'image scanned' && record.repository === repository,
+      );
+
+      assert.equal(lines.length, 1, `one scan line for ${repository}`);
+
+      return lines[0];
+    };
+
+    const pushLine = await scanLine('quiet/app');
+    const requestLine = await scanLine('quiet/other');
+
+    assert.equal(pushLine.digest, digest);
+    assert.equal(pushLine.reason, 'push');
+    assert.ok(Number(pushLine.waitedMs) >= 1500, `waitedMs ${String(pushLine.waitedMs)}`);
+    assert.equal(typeof pushLine.durationMs, 'number');
+    assert.equal(requestLine.digest, other);
+    assert.equal(requestLine.reason, 'request');
   });
 });
