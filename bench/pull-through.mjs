@@ -247,7 +247,7 @@ async function runConcurrentGetRound(context, accessLog, round, figures) {
     cacheFigures.transfers.push(await accessLog.countBlobGets(repository, [digest]));
     console.log(
       `${concurrentClients} simultaneous cold GETs through ${registry.name}, round ${round + 1}: ` +
-        `${cacheFigures.seconds.at(-1).toFixed(2)} s, ${cacheFigures.transfers.at(-1)} upstream GETs of the blob`,
+        `${cacheFigures.seconds.at(-1).toFixed(2)} s, upstream GETs of the blob: ${cacheFigures.transfers.at(-1)}`,
     );
   }
 }
@@ -260,7 +260,7 @@ function byCache(figures, key) {
 /**
  * Runs the pull-through comparison and the simultaneous cold GETs for `context.rounds` rounds, as
  * selected by `context.pullThrough` and `context.concurrentGets`. Returns the rows that compare the two
- * caches, whose figures are keyed by registry name, and the rows of the pulls without a cache, whose
+ * caches, whose figures are keyed by registry name, and the rows of the direct and plain pulls, whose
  * figures are in `value`.
  */
 export async function runPullThroughWorkloads(context) {
@@ -330,13 +330,13 @@ export async function runPullThroughWorkloads(context) {
         label: 'upstream blob GETs during the cold pull',
         unit: 'count',
         values: cache('coldBlobGets'),
-        target: `${pullThroughImageLayers + 1} (config and layers)`,
+        target: `Wharf = ${pullThroughImageLayers + 1} (config and layers)`,
       },
       {
         label: 'upstream blob GETs during the warm pull',
         unit: 'count',
         values: cache('warmBlobGets'),
-        target: '0',
+        target: 'Wharf = 0',
       },
     );
     referenceRows.push(
@@ -352,7 +352,7 @@ export async function runPullThroughWorkloads(context) {
       },
       { label: 'plain pull of the image pushed to Wharf', unit: 's', values: { value: pulls.plain } },
       {
-        label: "plain ÷ Wharf's warm pull (warm speed ÷ plain speed)",
+        label: "Wharf's warm pull-through speed ÷ its plain pull speed (plain s ÷ warm s)",
         unit: 'ratio',
         values: { value: pulls.plainWarmRatio },
         target: '≥ 1.0',
@@ -366,7 +366,7 @@ export async function runPullThroughWorkloads(context) {
         label: `${concurrentClients} simultaneous cold GETs of one ${context.sharedBlobSizeLabel} blob: upstream GETs`,
         unit: 'count',
         values: byCache(concurrent, 'transfers'),
-        target: 'Wharf: 1',
+        target: 'Wharf = 1',
       },
       {
         label: `${concurrentClients} simultaneous cold GETs: time until the last one ends`,

@@ -201,23 +201,24 @@ function methodItems(report) {
 
   if (workloads.includes('pull-through')) {
     items.push(`Pull-through: each round pushes a new random ${parameters.pullThroughImageLabel} image
-  of ${parameters.pullThroughLayers} layers (built as for the skopeo rows) to a new upstream
-  repository, so that neither cache has seen its blobs. It then times, with the skopeo command above,
-  a direct pull from the upstream and, for each cache, a cold pull
+  of ${parameters.pullThroughLayers} layers of random bytes to a new upstream repository, so that
+  neither cache has seen its blobs. It then times, with \`skopeo copy --preserve-digests\` into a new
+  OCI image layout on disk, a direct pull from the upstream and, for each cache, a cold pull
   (\`docker://127.0.0.1:WHARF/up/REPO:v1\` or \`docker://127.0.0.1:PROXY/REPO:v1\`) and the warm
   pull of the same image, 0.5 s after the cold one, once the harness has read the upstream's access
   log. The order of the direct pull and the two caches rotates by round. Last, the same image is
   pushed to a new Wharf repository and pulled from there (the plain pull); that push comes after the
   cold pull, because Wharf stores blobs by digest. The ratios are per round, of seconds: cold ÷ the
-  direct pull of the same round, and plain ÷ Wharf's warm pull, which is the warm pull's speed ÷ the
-  plain pull's. The upstream blob GETs are the access log lines of GETs with status 200 or 206 of the
+  direct pull of the same round, and the plain pull's seconds ÷ Wharf's warm pull's, which is the
+  warm pull's speed ÷ the plain pull's. The upstream blob GETs are the access log lines of GETs with status 200 or 206 of the
   image's config and layers during the cold and the warm pull. The CPU time of the machine is the
   busy time of all cores from the start to the end of a pull, which covers skopeo, the upstream, the
   caches and the harness. It comes from \`/proc/stat\`, in ticks of 10 ms, without idle, iowait and
-  steal time. The cache's share is its own CPU time, from \`schedstat\` as for the CPU time per GB
-  rows (see below). The lower bound is the cold pull's CPU time ÷ the cores ÷ the direct pull's time,
-  per round: a cold pull that needs that much CPU cannot take less time even with every core busy
-  throughout. The measured cold ÷ direct divided by this bound is how busy the cores were. Every row
+  steal time. The cache's share is its own CPU time, summed over its threads from
+  \`/proc/<pid>/task/<tid>/schedstat\`. The lower bound is the cold pull's CPU time ÷ the cores ÷ the
+  direct pull's time, per round: a cold pull that needs that much CPU cannot take less time even with
+  every core busy throughout. This bound divided by the measured cold ÷ direct is the share of the
+  cold pull during which the cores were busy. Every row
   is a median over the rounds on its own, so a share and its total may come from different
   rounds.`);
   }
@@ -266,7 +267,7 @@ function methodItems(report) {
   items.push(`Resident memory is VmRSS from \`/proc/<pid>/status\` of the registry process: once when
   idle after start, and sampled every 200 ms during each workload, of which the maximum is shown.
   The pull-through table's memory row is each cache's over the pull-through workloads that ran, image
-  and blob generation included.`);
+  and blob generation included. Everywhere else, Distribution is the instance without proxy mode.`);
 
   return items;
 }
@@ -339,7 +340,9 @@ export async function writeMarkdownReport(path, report, { withAnalysis }) {
 These are figures from one run of \`bench/run.mjs\` on one machine, not a general result. ${roundsSentence(report.rounds)} Memory
 rows and seeding times have one value per registry. For MB/s and requests/s, a ratio above 1 means
 Wharf is faster. For seconds and milliseconds, a ratio below 1 means Wharf is faster. For CPU time
-and memory, a ratio below 1 means Wharf uses less.
+and memory, a ratio below 1 means Wharf uses less. On rows whose unit is a ratio or a count, the
+Wharf ÷ Distribution column is only the quotient of the two medians, and a target names the column
+it applies to.
 
 ## Run
 

@@ -339,7 +339,7 @@ async function runWorkloads(options, { registries, upstream, distributionProxy }
     );
 
     if (referenceRows.length > 0) {
-      tables.push(figureTable('Pulls without a cache', referenceRows));
+      tables.push(figureTable('Direct and plain pulls, for the pull-through ratios', referenceRows));
     }
   }
 
