@@ -21,6 +21,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Rights of the caller of a `/v2` request, set before the handler runs. */
     registryGrant?: AccessGrant;
+    /** Endpoint of a `/v2` request, set once its path parses; the request metrics label the request by it. */
+    ociRouteKind?: OciRoute['kind'];
   }
 }
 
@@ -43,6 +45,7 @@ export class DistributionController {
 
     const route = parseOciPath(request.url.split('?')[0]);
 
+    request.ociRouteKind = route.kind;
     this.assertWritable(route, request.method);
     request.registryGrant = await this.access.authorize(request, needOf(route, request.method));
 

@@ -44,7 +44,7 @@ export class RequestMetrics implements OnModuleInit {
     fastify.addHook('onResponse', (request, reply, done) => {
       this.metrics.recordRequest({
         method: request.method,
-        route: routeLabel(request.url, routeUrlOf(request)),
+        route: routeLabel(request.url, routeUrlOf(request), request.ociRouteKind),
         status: reply.statusCode,
         durationSeconds: reply.elapsedTime / 1000,
         requestBytes: request.bodyBytes?.received ?? 0,

@@ -43,6 +43,14 @@ describe('routeLabel', () => {
     });
   }
 
+  it('takes the endpoint the handler parsed', () => {
+    // The kind wins over the path, which is not parsed again.
+    assert.equal(
+      routeLabel('/v2/Team/app/tags/list', '/v2/*', 'manifest'),
+      '/v2/<name>/manifests/<reference>',
+    );
+  });
+
   it('keeps the matched route template', () => {
     assert.equal(routeLabel('/api/v1/apikeys/abc123', '/api/v1/apikeys/:id'), '/api/v1/apikeys/:id');
   });

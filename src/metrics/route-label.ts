@@ -21,9 +21,18 @@ export const unmatchedRoute = 'unmatched';
 /**
  * Returns the route label of a request: the OCI endpoint template for `/v2` paths, otherwise the
  * template of the route that matched (`routeUrl`, such as `/api/v1/apikeys/:id`), or `unmatched`.
+ * `ociRouteKind` is the endpoint the `/v2` handler already parsed, which saves parsing the path again.
  * The result never contains a repository name or any other part of the path.
  */
-export function routeLabel(url: string, routeUrl: string | undefined): string {
+export function routeLabel(
+  url: string,
+  routeUrl: string | undefined,
+  ociRouteKind?: OciRoute['kind'],
+): string {
+  if (ociRouteKind !== undefined) {
+    return ociTemplates[ociRouteKind];
+  }
+
   const path = url.split('?', 1)[0];
 
   if (path === '/v2' || path.startsWith('/v2/')) {
