@@ -347,7 +347,7 @@ it applies to.
 ## Run
 
 - Date: ${report.date}
-- Machine: ${report.cores} CPU cores (\`os.cpus().length\`), ${report.memoryGiB} GiB memory (\`os.totalmem()\`), ${report.platform}
+- Machine: ${report.cores} CPU cores (\`os.cpus().length\`), ${report.cpu}, ${report.memoryGiB} GiB memory (\`os.totalmem()\`), ${report.platform}
 - Command: \`${report.command}\`
 ${report.versions.map((line) => `- ${line}`).join('\n')}
 

@@ -3,7 +3,7 @@
 // and resident memory. Run `npm run build` first. Usage: node bench/run.mjs [options]; --help lists
 // them. Prints the tables and writes docs/benchmarks.md.
 import console from 'node:console';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, release, tmpdir, totalmem, type } from 'node:os';
 import { join } from 'node:path';
@@ -174,6 +174,22 @@ function selectWorkloads(options) {
   }
 
   return skipped;
+}
+
+/**
+ * Returns the CPU's model as Node reports it and, on Linux, the first core's clock from /proc/cpuinfo.
+ * Results depend on both, so the page names them.
+ */
+function describeCpu() {
+  const model = cpus()[0]?.model ?? 'unknown model';
+
+  try {
+    const megahertz = /^cpu MHz\s*:\s*([\d.]+)/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
+
+    return megahertz === undefined ? model : `${model} at ${Math.round(Number(megahertz))} MHz`;
+  } catch {
+    return model;
+  }
 }
 
 /**
@@ -402,6 +418,7 @@ async function main() {
   const report = {
     date: new Date().toISOString(),
     cores: cpus().length,
+    cpu: describeCpu(),
     memoryGiB: (totalmem() / bytesPerGiB).toFixed(1),
     platform: `${type()} ${release()}`,
     command: ['node bench/run.mjs', ...process.argv.slice(2)].join(' '),
