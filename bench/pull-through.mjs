@@ -169,17 +169,18 @@ async function runPullThroughRound(context, accessLog, round, figures) {
   figures.plainWarmRatio.push(figures.plain.at(-1) / figures.caches[wharf.name].warm.at(-1));
   await rm(layoutDirectory, { recursive: true, force: true });
 
-  const summaries = Object.entries(figures.caches).map(([name, cacheFigures]) => {
+  for (const cacheFigures of Object.values(figures.caches)) {
     cacheFigures.coldRatio.push(cacheFigures.cold.at(-1) / direct.seconds);
     cacheFigures.coldRatioFloor.push(cacheFigures.machineCpu.at(-1) / context.cores / direct.seconds);
+  }
 
-    return (
+  const summaries = Object.entries(figures.caches).map(
+    ([name, cacheFigures]) =>
       `${name}: cold ${cacheFigures.cold.at(-1).toFixed(2)} s, warm ${cacheFigures.warm.at(-1).toFixed(2)} s, ` +
       `CPU s of the machine ${cacheFigures.machineCpu.at(-1).toFixed(2)} (${name} ` +
       `${cacheFigures.cacheCpu.at(-1).toFixed(2)}), upstream blob GETs cold ${cacheFigures.coldBlobGets.at(-1)}, ` +
-      `warm ${cacheFigures.warmBlobGets.at(-1)}`
-    );
-  });
+      `warm ${cacheFigures.warmBlobGets.at(-1)}`,
+  );
 
   console.log(
     `pull-through, round ${round + 1}: direct ${direct.seconds.toFixed(2)} s (CPU s of the machine ` +
