@@ -202,34 +202,33 @@ function methodItems(report) {
   if (workloads.includes('pull-through')) {
     items.push(`Pull-through: each round pushes a new random ${parameters.pullThroughImageLabel} image
   of ${parameters.pullThroughLayers} layers of random bytes to a new upstream repository, so that
-  neither cache has seen its blobs. It then times, with \`skopeo copy --preserve-digests\` into a new
-  OCI image layout on disk, a direct pull from the upstream and, for each cache, a cold pull
-  (\`docker://127.0.0.1:WHARF/up/REPO:v1\` or \`docker://127.0.0.1:PROXY/REPO:v1\`) and the warm
-  pull of the same image, 0.5 s after the cold one, once the harness has read the upstream's access
-  log. The order of the direct pull and the two caches rotates by round. Last, the same image is
-  pushed to a new Wharf repository and pulled from there (the plain pull); that push comes after the
-  cold pull, because Wharf stores blobs by digest. The ratios are per round, of seconds: cold ÷ the
-  direct pull of the same round, and the plain pull's seconds ÷ Wharf's warm pull's, which is the
-  warm pull's speed ÷ the plain pull's. The upstream blob GETs are the access log lines of GETs with status 200 or 206 of the
-  image's config and layers during the cold and the warm pull. The CPU time of the machine is the
-  busy time of all cores from the start to the end of a pull, which covers skopeo, the upstream, the
-  caches and the harness. It comes from \`/proc/stat\`, in ticks of 10 ms, without idle, iowait and
-  steal time. The cache's share is its own CPU time, summed over its threads from
-  \`/proc/<pid>/task/<tid>/schedstat\`. The lower bound is the cold pull's CPU time ÷ the cores ÷ the
-  direct pull's time, per round: a cold pull that needs that much CPU cannot take less time even with
-  every core busy throughout. This bound divided by the measured cold ÷ direct is the share of the
-  cold pull during which the cores were busy. Every row
-  is a median over the rounds on its own, so a share and its total may come from different
-  rounds.`);
+  neither cache has seen its blobs. Each pull is \`skopeo copy --preserve-digests\` into a new OCI
+  image layout on disk. The round times a direct pull from the upstream and, for each cache, a cold
+  pull (\`docker://127.0.0.1:WHARF/up/REPO:v1\` or \`docker://127.0.0.1:PROXY/REPO:v1\`). The warm
+  pull of the same image follows 0.5 s after the cold one, once the harness has read the upstream's
+  access log. The order of the direct pull and the two caches rotates by round. Last, the same image
+  is pushed to a new Wharf repository and pulled from there (the plain pull); that push comes after
+  the cold pull, because Wharf stores blobs by digest. The ratios are per round, of seconds: cold ÷
+  the direct pull of the same round, and the plain pull's seconds ÷ Wharf's warm pull's, which is the
+  warm pull's speed ÷ the plain pull's. The upstream blob GETs are the access log lines of GETs with
+  status 200 or 206 of the image's config and layers during the cold and the warm pull. The CPU time
+  of the machine is the busy time of all cores from the start to the end of a pull, which covers
+  skopeo, the upstream, the caches and the harness. It comes from \`/proc/stat\`, in ticks of 10 ms,
+  without idle, iowait and steal time. The cache's share is its own CPU time, summed over its threads
+  from \`/proc/<pid>/task/<tid>/schedstat\`. The lower bound is the cold pull's CPU time ÷ the cores
+  ÷ the direct pull's time, per round: a cold pull that needs that much CPU cannot take less time
+  even with every core busy throughout. This bound divided by the measured cold ÷ direct is the share
+  of the cold pull during which the cores were busy. Every row is a median over the rounds on its
+  own, so a share and its total may come from different rounds.`);
   }
 
   if (workloads.includes('concurrent-gets')) {
-    items.push(`Simultaneous cold GETs: each round, for each cache in an order that alternates by
-  round, pushes a new random blob of ${parameters.sharedBlobSizeLabel} to a new upstream repository,
-  then starts ${parameters.concurrentClients} GETs of the blob from the cache at once with Node's
-  fetch. The harness hashes each body as it arrives and fails unless every one has the full size and
-  the digest. The upstream GETs are the upstream's access log lines of GETs of that blob path with
-  status 200 or 206, read 0.5 s after the last download. The time runs from the start of the GETs to
+    items.push(`Simultaneous cold GETs: each round takes the caches in an order that alternates by
+  round. For each, it pushes a new random blob of ${parameters.sharedBlobSizeLabel} to a new upstream
+  repository, then starts ${parameters.concurrentClients} GETs of the blob from the cache at once
+  with Node's fetch. The harness hashes each body as it arrives and fails unless every one has the
+  full size and the digest. The upstream GETs are the upstream's access log lines of GETs of that
+  blob path with status 200 or 206, read 0.5 s after the last download. The time runs from the start of the GETs to
   the end of the last one, and includes the harness hashing 20 streams on the same cores.`);
   }
 
