@@ -5,9 +5,10 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import type { FactoryProvider } from '@nestjs/common';
-import { collectDefaultMetrics, Histogram, register } from 'prom-client';
+import { collectDefaultMetrics, register } from 'prom-client';
 
 import { defaultMetricsPrefix, metricNames, metricProviders } from './metric-definitions.js';
+import { defaultRequestTallies } from './request-tallies.js';
 
 interface Target {
   expr?: string;
@@ -51,6 +52,8 @@ function registeredSeriesNames(): Set<string> {
     provider.useFactory(undefined, undefined);
   }
 
+  defaultRequestTallies();
+
   if (register.getSingleMetric(`${defaultMetricsPrefix}process_cpu_seconds_total`) === undefined) {
     collectDefaultMetrics({ prefix: defaultMetricsPrefix });
   }
@@ -62,7 +65,7 @@ function registeredSeriesNames(): Set<string> {
 
     names.add(name);
 
-    if (metric instanceof Histogram) {
+    if ((metric as unknown as { type: string }).type === 'histogram') {
       names.add(`${name}_bucket`).add(`${name}_sum`).add(`${name}_count`);
     }
   }

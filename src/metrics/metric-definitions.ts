@@ -51,9 +51,6 @@ export const metricNames = {
 /** Prefix of the Node.js process metrics that prom-client's collectDefaultMetrics adds. */
 export const defaultMetricsPrefix = 'wharf_';
 
-/** Request durations in seconds: from fast manifest HEADs to multi-gigabyte blob transfers. */
-const durationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
-
 /** Image scan durations in seconds: from a small image to one of many gigabytes. */
 const scanDurationBuckets = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900];
 
@@ -152,27 +149,6 @@ export const metricProviders: Provider[] = [
     name: metricNames.info,
     help: 'Always 1. The version label is the running Wharf version.',
     labelNames: ['version'],
-  }),
-  makeCounterProvider({
-    name: metricNames.httpRequests,
-    help: 'HTTP requests completed, by method, route template and status code.',
-    labelNames: ['method', 'route', 'status'],
-  }),
-  makeHistogramProvider({
-    name: metricNames.httpRequestDuration,
-    help: 'Time from receiving a request to sending the last byte of its response, by method and route template.',
-    labelNames: ['method', 'route'],
-    buckets: durationBuckets,
-  }),
-  makeCounterProvider({
-    name: metricNames.httpRequestBytes,
-    help: 'Request body bytes received, counted as the body arrives and added when the response ends. Headers are not counted.',
-    labelNames: ['method', 'route'],
-  }),
-  makeCounterProvider({
-    name: metricNames.httpResponseBytes,
-    help: 'Response body bytes written, counted when the response ends. Headers and the bodies of HEAD, 204 and 304 responses are not counted.',
-    labelNames: ['method', 'route'],
   }),
   makeHistogramProvider({
     name: metricNames.uploadSize,

@@ -8,6 +8,7 @@ import { defaultMetricsPrefix, metricProviders } from './metric-definitions.js';
 import { MetricsController } from './metrics.controller.js';
 import { MetricsListener } from './metrics-listener.service.js';
 import { RequestMetrics } from './request-metrics.js';
+import { requestTalliesProvider } from './request-tallies.js';
 import { StorageStatisticsSnapshot } from './storage-statistics-snapshot.js';
 import { WharfMetrics } from './wharf-metrics.service.js';
 
@@ -22,6 +23,7 @@ import { WharfMetrics } from './wharf-metrics.service.js';
   controllers: [MetricsController],
   providers: [
     ...metricProviders,
+    requestTalliesProvider,
     StorageStatisticsSnapshot,
     WharfMetrics,
     { provide: ActivityObserver, useExisting: WharfMetrics },

@@ -5,6 +5,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 import { WharfConfig } from '../config/config.schema.js';
 import { metricNames } from './metric-definitions.js';
+import { RequestTallies } from './request-tallies.js';
 import { WharfMetrics } from './wharf-metrics.service.js';
 
 /** Builds the service on metrics in a registry of their own, so tests do not share counts. */
@@ -16,18 +17,14 @@ function createMetrics(upstreamPrefixes: string[]): { metrics: WharfMetrics; reg
   const config = Object.assign(new WharfConfig(), {
     upstreams: upstreamPrefixes.map((prefix) => ({ prefix, url: `https://${prefix}.example` })),
   });
+  const requestTallies = new RequestTallies();
+
+  requestTallies.register(registry);
+
   const metrics = new WharfMetrics(
     config,
     new Gauge({ name: metricNames.info, help: 'info', labelNames: ['version'], registers }),
-    counter(metricNames.httpRequests, ['method', 'route', 'status']),
-    new Histogram({
-      name: metricNames.httpRequestDuration,
-      help: 'duration',
-      labelNames: ['method', 'route'],
-      registers,
-    }),
-    counter(metricNames.httpRequestBytes, ['method', 'route']),
-    counter(metricNames.httpResponseBytes, ['method', 'route']),
+    requestTallies,
     new Histogram({ name: metricNames.uploadSize, help: 'uploads', registers }),
     counter(metricNames.upstreamRequests, ['upstream', 'result']),
     counter(metricNames.upstreamErrors, ['upstream', 'kind']),

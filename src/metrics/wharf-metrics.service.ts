@@ -14,6 +14,7 @@ import {
 import { findPackage } from '../common/package-info.js';
 import { WharfConfig } from '../config/config.schema.js';
 import { metricNames } from './metric-definitions.js';
+import { RequestTallies } from './request-tallies.js';
 
 /** Reasons a scan was queued, the `reason` label of `wharf_scans_total`. */
 const scanReasons = new Set(['push', 'cache', 'database', 'request', 'backfill']);
@@ -53,10 +54,7 @@ export class WharfMetrics implements ActivityObserver {
   constructor(
     @Inject(WharfConfig) config: WharfConfig,
     @InjectMetric(metricNames.info) info: Gauge<string>,
-    @InjectMetric(metricNames.httpRequests) private readonly httpRequests: Counter<string>,
-    @InjectMetric(metricNames.httpRequestDuration) private readonly httpRequestDuration: Histogram<string>,
-    @InjectMetric(metricNames.httpRequestBytes) private readonly httpRequestBytes: Counter<string>,
-    @InjectMetric(metricNames.httpResponseBytes) private readonly httpResponseBytes: Counter<string>,
+    @Inject(RequestTallies) private readonly requests: RequestTallies,
     @InjectMetric(metricNames.uploadSize) private readonly uploadSize: Histogram<string>,
     @InjectMetric(metricNames.upstreamRequests) private readonly upstreamRequests: Counter<string>,
     @InjectMetric(metricNames.upstreamErrors) private readonly upstreamErrors: Counter<string>,
@@ -102,13 +100,14 @@ export class WharfMetrics implements ActivityObserver {
   }
 
   recordRequest(sample: RequestSample): void {
-    const method = methodLabel(sample.method);
-    const route = sample.route;
-
-    this.httpRequests.inc({ method, route, status: String(sample.status) });
-    this.httpRequestDuration.observe({ method, route }, sample.durationSeconds);
-    this.httpRequestBytes.inc({ method, route }, sample.requestBytes);
-    this.httpResponseBytes.inc({ method, route }, sample.responseBytes);
+    this.requests.record(
+      methodLabel(sample.method),
+      sample.route,
+      sample.status,
+      sample.durationSeconds,
+      sample.requestBytes,
+      sample.responseBytes,
+    );
   }
 
   recordUpload(bytes: number): void {
