@@ -13,6 +13,7 @@ import { AppModule } from './app.module.js';
 import { BlobTransfers } from './common/blob-transfers.js';
 import { NetworkList } from './common/networks.js';
 import { NestPinoLogger } from './common/nest-pino-logger.js';
+import { createRequestLogger } from './common/request-logger.js';
 import { writeMalformedRequestError } from './distribution/malformed-request.js';
 import type { WharfConfig } from './config/config.schema.js';
 import { openDataSource } from './metadata/metadata.module.js';
@@ -64,6 +65,7 @@ export async function createWharfApp(config: WharfConfig, logger: Logger): Promi
     // The client address (request.ip) comes from X-Forwarded-For only when a trusted proxy sent it.
     trustProxy: config.http.trustedProxies.length > 0 ? config.http.trustedProxies : false,
     genReqId: (request: IncomingMessage) => requestIdOf(request, trustedProxies),
+    childLoggerFactory: createRequestLogger,
     clientErrorHandler: (error: NodeJS.ErrnoException, socket: Socket) => {
       // Requests the HTTP parser rejects never reach Fastify's hooks, so they get their own log line.
       // A client that went away is not one of them: the request it made logs 'request aborted'.
@@ -95,7 +97,7 @@ export async function createWharfApp(config: WharfConfig, logger: Logger): Promi
     },
   );
 
-  configureHttp(app.getHttpAdapter().getInstance());
+  configureHttp(app.getHttpAdapter().getInstance(), logger);
   app.get(BlobTransfers).watch(app.getHttpServer());
   // Request bodies of the JSON API are validated against their DTO classes; unknown keys are refused.
   app.useGlobalPipes(
@@ -117,14 +119,16 @@ export async function createWharfApp(config: WharfConfig, logger: Logger): Promi
  */
 export function requestIdOf(request: IncomingMessage, trustedProxies: NetworkList): string {
   const header = request.headers['x-request-id'];
-  const fromTrustedProxy = trustedProxies.contains(request.socket.remoteAddress);
 
-  return fromTrustedProxy && typeof header === 'string' && requestIdPattern.test(header)
+  // The header is checked first: most requests carry none, and the address check costs more.
+  return typeof header === 'string' &&
+    requestIdPattern.test(header) &&
+    trustedProxies.contains(request.socket.remoteAddress)
     ? header
     : randomUUID();
 }
 
-function configureHttp(fastify: FastifyInstance): void {
+function configureHttp(fastify: FastifyInstance, logger: Logger): void {
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', (request, payload, done) => {
     if (request.url.startsWith('/v2') || isRecordStream(request.url, request.headers['content-type'])) {
@@ -140,10 +144,18 @@ function configureHttp(fastify: FastifyInstance): void {
     );
   });
 
-  fastify.addHook('onSend', async (request, reply) => {
+  fastify.addHook('onSend', (request, reply, payload, done) => {
     reply.header('X-Request-Id', request.id);
+    done(null, payload);
   });
-  fastify.addHook('onRequest', async (request, reply) => {
+
+  // Access lines are written at info. Below that level the hooks would build them for nothing, and
+  // the level is fixed for the life of the process.
+  if (!logger.isLevelEnabled('info')) {
+    return;
+  }
+
+  fastify.addHook('onRequest', (request, reply, done) => {
     // Fastify runs no onResponse hook for a response whose client went away before its end, such as a
     // download cancelled midway, so that request gets its line here.
     reply.raw.once('close', () => {
@@ -151,9 +163,11 @@ function configureHttp(fastify: FastifyInstance): void {
         request.log.info(accessLogFields(request, reply), 'request aborted');
       }
     });
+    done();
   });
-  fastify.addHook('onResponse', async (request, reply) => {
+  fastify.addHook('onResponse', (request, reply, done) => {
     request.log.info(accessLogFields(request, reply), 'request completed');
+    done();
   });
 }
 
