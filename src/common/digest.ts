@@ -10,6 +10,12 @@ export type DigestAlgorithm = keyof typeof digestAlgorithms;
 /** The OCI digest grammar: `algorithm ":" encoded`, before algorithm-specific checks. */
 const digestGrammar = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 
+/** The encoded part each algorithm takes: lower-case hex of its length. */
+const encodedPatterns: Record<DigestAlgorithm, RegExp> = {
+  sha256: new RegExp(`^[a-f0-9]{${digestAlgorithms.sha256}}$`),
+  sha512: new RegExp(`^[a-f0-9]{${digestAlgorithms.sha512}}$`),
+};
+
 /** A validated content digest such as `sha256:<64 hex>`. */
 export class Digest {
   private constructor(
@@ -31,7 +37,7 @@ export class Digest {
 
     const length = digestAlgorithms[algorithm];
 
-    if (!new RegExp(`^[a-f0-9]{${length}}$`).test(hex)) {
+    if (!encodedPatterns[algorithm].test(hex)) {
       throw new InvalidDigestError(text, `${algorithm} needs ${length} lower-case hex characters`);
     }
 

@@ -2,12 +2,17 @@ import ipaddr from 'ipaddr.js';
 
 type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
+/** How many client addresses a list remembers its answer for. */
+const rememberedAddresses = 4096;
+
 /**
  * A list of networks in CIDR notation (a bare address means that one address). IPv4 clients that reach
  * an IPv6 socket as `::ffff:a.b.c.d` match the IPv4 ranges.
  */
 export class NetworkList {
   private readonly ranges: Range[];
+  /** Answers for recent addresses: a registry sees few clients, and each asks many times. */
+  private readonly answers = new Map<string, boolean>();
 
   constructor(networks: readonly string[]) {
     this.ranges = networks.map(parseRange);
@@ -18,7 +23,28 @@ export class NetworkList {
   }
 
   contains(address: string | undefined): boolean {
-    if (address === undefined || !ipaddr.isValid(address)) {
+    if (address === undefined) {
+      return false;
+    }
+
+    let answer = this.answers.get(address);
+
+    if (answer === undefined) {
+      answer = this.matches(address);
+
+      // Bounded, so that clients from many addresses cannot grow it: it starts over when full.
+      if (this.answers.size >= rememberedAddresses) {
+        this.answers.clear();
+      }
+
+      this.answers.set(address, answer);
+    }
+
+    return answer;
+  }
+
+  private matches(address: string): boolean {
+    if (!ipaddr.isValid(address)) {
       return false;
     }
 

@@ -27,6 +27,7 @@ export class MetadataDatabase {
   private reader: Connection | undefined;
   /** Query results by SQL and parameters, least recently stored first. */
   private readonly results = new Map<string, { rows: unknown[] }>();
+  private readonly queryIds = new Map<string, number>();
   private cachedRows = 0;
 
   constructor(readonly dataSource: DataSource) {}
@@ -52,7 +53,7 @@ export class MetadataDatabase {
 
   /** Returns every row of a read-only SQL query, as of the last committed transaction. */
   selectAll<Row>(sql: string, ...parameters: SqlValue[]): readonly Row[] {
-    const key = `${sql}\u0000${JSON.stringify(parameters)}`;
+    const key = `${this.queryId(sql)}\u0000${JSON.stringify(parameters)}`;
     const cached = this.results.get(key);
 
     if (cached !== undefined) {
@@ -111,6 +112,21 @@ export class MetadataDatabase {
   private forgetResults(): void {
     this.results.clear();
     this.cachedRows = 0;
+  }
+
+  /**
+   * Returns a short name for a query, for result cache keys. A key that held the whole SQL text would be
+   * hashed in full on every lookup; the SQL strings themselves are constants, whose hash V8 keeps.
+   */
+  private queryId(sql: string): number {
+    let id = this.queryIds.get(sql);
+
+    if (id === undefined) {
+      id = this.queryIds.size;
+      this.queryIds.set(sql, id);
+    }
+
+    return id;
   }
 
   private statement(sql: string): Statement<SqlValue[]> {
