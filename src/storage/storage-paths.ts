@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 
 import type { Digest } from '../common/digest.js';
 
@@ -15,10 +15,10 @@ import type { Digest } from '../common/digest.js';
  * whole, verified blob.
  */
 export class StoragePaths {
-  constructor(readonly root: string) {}
+  readonly blobsDirectory: string;
 
-  get blobsDirectory(): string {
-    return join(this.root, 'blobs');
+  constructor(readonly root: string) {
+    this.blobsDirectory = join(root, 'blobs');
   }
 
   get uploadsDirectory(): string {
@@ -26,7 +26,9 @@ export class StoragePaths {
   }
 
   blob(digest: Digest): string {
-    return join(this.blobsDirectory, digest.algorithm, digest.hex.slice(0, 2), digest.hex);
+    // A parsed digest has a known algorithm and hex only, so its parts need no normalizing, and this
+    // runs for every blob request.
+    return [this.blobsDirectory, digest.algorithm, digest.hex.slice(0, 2), digest.hex].join(sep);
   }
 
   /** Returns a directory inside `blobs/`, such as an algorithm's or a shard's, for listing stored blobs. */
