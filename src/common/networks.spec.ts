@@ -25,10 +25,10 @@ describe('NetworkList', () => {
     });
   }
 
-  it('gives the same answers when asked again, past the number of addresses it remembers', () => {
+  it('gives stable results past its bound', () => {
     const many = new NetworkList(['10.1.0.0/16']);
 
-    // 5,000 addresses run past the 4,096 answers a list keeps, so the list starts over once.
+    // 5,000 addresses run past the 4,096 results a list keeps, so the list starts over once.
     for (let round = 0; round < 2; round += 1) {
       for (let index = 0; index < 5000; index += 1) {
         const address = `10.${index % 2 === 0 ? 1 : 2}.${Math.floor(index / 256)}.${index % 256}`;

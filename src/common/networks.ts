@@ -2,7 +2,7 @@ import ipaddr from 'ipaddr.js';
 
 type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
-/** How many client addresses a list remembers its answer for. */
+/** Maximum number of client addresses whose result a list keeps. */
 const rememberedAddresses = 4096;
 
 /**
@@ -11,8 +11,8 @@ const rememberedAddresses = 4096;
  */
 export class NetworkList {
   private readonly ranges: Range[];
-  /** Answers for recent addresses: a registry sees few clients, and each asks many times. */
-  private readonly answers = new Map<string, boolean>();
+  /** Results for recent addresses: a registry has few clients, and each sends many requests. */
+  private readonly results = new Map<string, boolean>();
 
   constructor(networks: readonly string[]) {
     this.ranges = networks.map(parseRange);
@@ -27,20 +27,20 @@ export class NetworkList {
       return false;
     }
 
-    let answer = this.answers.get(address);
+    let result = this.results.get(address);
 
-    if (answer === undefined) {
-      answer = this.matches(address);
+    if (result === undefined) {
+      result = this.matches(address);
 
       // Bounded, so that clients from many addresses cannot grow it: it starts over when full.
-      if (this.answers.size >= rememberedAddresses) {
-        this.answers.clear();
+      if (this.results.size >= rememberedAddresses) {
+        this.results.clear();
       }
 
-      this.answers.set(address, answer);
+      this.results.set(address, result);
     }
 
-    return answer;
+    return result;
   }
 
   private matches(address: string): boolean {
