@@ -23,6 +23,12 @@ const maxJsonBodyBytes = 1024 * 1024;
 const requestIdPattern = /^[A-Za-z0-9._-]{1,128}$/;
 
 /**
+ * Errors of a client that went away: a reset, a broken pipe, or the connection closed in the middle
+ * of a request body, which Node's parser reports as `HPE_INVALID_EOF_STATE`.
+ */
+const clientWentAwayCodes = new Set(['ECONNRESET', 'EPIPE', 'HPE_INVALID_EOF_STATE']);
+
+/**
  * Log fields that may carry credentials, at the top level and one level down (`*.token` covers
  * `body.token` but not `a.body.token`, because pino's redact paths have no deeper wildcard).
  */
@@ -75,7 +81,7 @@ export async function createWharfApp(config: WharfConfig, logger: Logger): Promi
           { remoteAddress: socket.remoteAddress },
           'TLS handshake on the plain HTTP port rejected',
         );
-      } else if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') {
+      } else if (!clientWentAwayCodes.has(error.code ?? '')) {
         logger.info(
           { reason: error.code ?? 'unknown', remoteAddress: socket.remoteAddress },
           'malformed request rejected',

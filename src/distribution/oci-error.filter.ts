@@ -15,6 +15,16 @@ export class OciErrorFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
+
+    if (isClientAbort(exception, request)) {
+      // The client closed the connection before its request body ended, so no response can reach
+      // it. The 'request aborted' access line records the request, which is not a fault of Wharf.
+      request.log.debug({ err: exception }, 'request body cut off by the client');
+      reply.raw.destroy();
+
+      return;
+    }
+
     const response = toResponse(exception, request.url.split('?')[0]);
 
     if (response.status >= 500 && !(exception instanceof DomainError)) {
@@ -54,6 +64,11 @@ export class OciErrorFilter implements ExceptionFilter {
       .header('Content-Type', 'application/json; charset=utf-8')
       .send(JSON.stringify(body));
   }
+}
+
+/** Returns whether `exception` is Node's error for a request stream whose client closed the connection. */
+function isClientAbort(exception: unknown, request: FastifyRequest): boolean {
+  return (exception as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET' && request.raw.destroyed;
 }
 
 function toResponse(exception: unknown, path: string): OciErrorResponse {

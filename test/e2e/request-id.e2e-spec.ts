@@ -1,9 +1,11 @@
 /**
  * Request ids and access lines. A client's `X-Request-Id` is kept only when the client is a trusted
  * proxy, and the access line of the request carries the id that the response sends back. A download
- * that its client cancels gets an access line too.
+ * or upload that its client cancels gets an access line too, and no error line.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 
 import { createBlob, OciClient } from '../support/oci-client.js';
@@ -84,6 +86,42 @@ describe('request id from an untrusted client', () => {
     assert.equal(
       wharf.logRecords().some((record) => record.msg === 'request completed' && record.reqId === requestId),
       false,
+    );
+    assert.equal(
+      wharf.logRecords().some((record) => record.msg === 'malformed request rejected'),
+      false,
+    );
+  });
+
+  it('cancelled upload logs no error', async () => {
+    const path = `/v2/logs/cut/blobs/uploads/?digest=sha256:${'0'.repeat(64)}`;
+    const { hostname, port } = new URL(wharf.baseUrl);
+    const socket = connect({ host: hostname, port: Number(port) });
+
+    await once(socket, 'connect');
+    // The header promises 64 MiB; 1 MiB is sent, then the connection closes in the middle of the body.
+    socket.write(
+      `POST ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n` +
+        'Content-Type: application/octet-stream\r\nContent-Length: 67108864\r\n\r\n',
+    );
+    socket.write(Buffer.alloc(1024 * 1024, 3));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    socket.destroy();
+
+    const aborted = await wharf.waitForLog(
+      (record) => record.msg === 'request aborted' && record.url === path,
+    );
+
+    assert.equal(aborted.length, 1);
+
+    // Give a late error line the time to appear before checking that none did.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const reqId = aborted[0].reqId;
+
+    assert.deepEqual(
+      wharf.logRecords().filter((record) => record.reqId === reqId && Number(record.level) >= 40),
+      [],
     );
     assert.equal(
       wharf.logRecords().some((record) => record.msg === 'malformed request rejected'),
