@@ -115,8 +115,8 @@ export class MetadataDatabase {
   }
 
   /**
-   * Returns a short name for a query, for result cache keys. A key that held the whole SQL text would be
-   * hashed in full on every lookup; the SQL strings themselves are constants, whose hash V8 keeps.
+   * Returns a short id for a query, for result cache keys. A key holding the whole SQL text would be
+   * hashed in full on every lookup, while the SQL constants themselves keep their hash in V8.
    */
   private queryId(sql: string): number {
     let id = this.queryIds.get(sql);

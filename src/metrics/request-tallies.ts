@@ -16,7 +16,7 @@ interface RouteTally {
   /** Requests by status code. */
   statuses: Map<number, number>;
   /** Requests whose duration fell in each bucket, not cumulative; the last entry is over the top bound. */
-  durationBuckets: number[];
+  bucketCounts: number[];
   durationSum: number;
   count: number;
   requestBytes: number;
@@ -67,7 +67,7 @@ export class RequestTallies {
         method,
         route,
         statuses: new Map(),
-        durationBuckets: new Array<number>(durationBuckets.length + 1).fill(0),
+        bucketCounts: new Array<number>(durationBuckets.length + 1).fill(0),
         durationSum: 0,
         count: 0,
         requestBytes: 0,
@@ -77,7 +77,7 @@ export class RequestTallies {
     }
 
     tally.statuses.set(status, (tally.statuses.get(status) ?? 0) + 1);
-    tally.durationBuckets[bucketOf(durationSeconds)] += 1;
+    tally.bucketCounts[bucketOf(durationSeconds)] += 1;
     tally.durationSum += durationSeconds;
     tally.count += 1;
     tally.requestBytes += requestBytes;
@@ -179,7 +179,7 @@ function durationSamples(tally: RouteTally): MetricValue<string>[] {
   let cumulative = 0;
 
   durationBuckets.forEach((bound, index) => {
-    cumulative += tally.durationBuckets[index];
+    cumulative += tally.bucketCounts[index];
     samples.push({
       metricName: `${name}_bucket`,
       labels: { le: bound, ...routeLabels(tally) },
