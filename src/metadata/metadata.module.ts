@@ -8,6 +8,7 @@ import { migrations } from '../../migrations/index.js';
 import { entities } from './entities/index.js';
 import { MetadataDatabase } from './metadata-database.js';
 import { PullTimes } from './pull-times.service.js';
+import { bindNumbersAsParameters } from './sqlite-parameters.js';
 import { ApiKeyStore } from './stores/api-key.store.js';
 import { BlobRecordStore } from './stores/blob-record.store.js';
 import { LifecycleStore } from './stores/lifecycle.store.js';
@@ -50,7 +51,7 @@ export async function openDataSource(options: MetadataOptions): Promise<DataSour
 function sqliteDataSource(path: string): DataSource {
   mkdirSync(dirname(path), { recursive: true });
 
-  return new DataSource({
+  const dataSource = new DataSource({
     type: 'better-sqlite3',
     database: path,
     entities,
@@ -64,6 +65,10 @@ function sqliteDataSource(path: string): DataSource {
       db.pragma('foreign_keys = ON');
     },
   });
+
+  bindNumbersAsParameters(dataSource);
+
+  return dataSource;
 }
 
 const stores = [
