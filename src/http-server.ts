@@ -11,6 +11,7 @@ import { type DestinationStream, pino, type Logger } from 'pino';
 import { setUpOpenApi } from './admin/openapi.js';
 import { AppModule } from './app.module.js';
 import { BlobTransfers } from './common/blob-transfers.js';
+import { clientClosedStatus } from './common/client-closed.js';
 import { NetworkList } from './common/networks.js';
 import { NestPinoLogger } from './common/nest-pino-logger.js';
 import { createRequestLogger } from './common/request-logger.js';
@@ -162,30 +163,41 @@ function configureHttp(fastify: FastifyInstance, logger: Logger): void {
   }
 
   fastify.addHook('onRequest', (request, reply, done) => {
+    // A closed socket no longer has a remote address, so it is read now for an aborted request's line.
+    const remoteAddress = request.ip;
+
     // Fastify runs no onResponse hook for a response whose client went away before its end, such as a
     // download cancelled midway, so that request gets its line here.
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) {
-        request.log.info(accessLogFields(request, reply), 'request aborted');
+        request.log.info(
+          accessLogFields(request, reply, clientClosedStatus, remoteAddress),
+          'request aborted',
+        );
       }
     });
     done();
   });
   fastify.addHook('onResponse', (request, reply, done) => {
-    request.log.info(accessLogFields(request, reply), 'request completed');
+    request.log.info(accessLogFields(request, reply, reply.statusCode, request.ip), 'request completed');
     done();
   });
 }
 
 /** Returns the fields of a request's access log line. */
-function accessLogFields(request: FastifyRequest, reply: FastifyReply): Record<string, unknown> {
+function accessLogFields(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  statusCode: number,
+  remoteAddress: string,
+): Record<string, unknown> {
   return {
     method: request.method,
     // Sign-in callbacks carry codes in the query, so auth paths are logged without it.
     url: request.url.startsWith('/auth/') ? request.url.split('?')[0] : request.url,
-    statusCode: reply.statusCode,
+    statusCode,
     durationMs: Math.round(reply.elapsedTime),
-    remoteAddress: request.ip,
+    remoteAddress,
   };
 }
 

@@ -2,21 +2,16 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
+import { clientClosedStatus } from '../common/client-closed.js';
 import { WharfConfig } from '../config/config.schema.js';
-import { type BodyByteCounts, countBodyBytes } from './body-byte-counter.js';
+import { countBodyBytes } from './body-byte-counter.js';
 import { routeLabel } from './route-label.js';
 import { WharfMetrics } from './wharf-metrics.service.js';
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** Body bytes of this request and its response, set by the request metrics hook. */
-    bodyBytes?: BodyByteCounts;
-  }
-}
-
 /**
- * Counts every request Fastify routes, 404s and errors included, with Fastify hooks on the main
- * listener. Requests Node rejects before routing (malformed HTTP) are not counted.
+ * Counts every request Fastify routes, 404s, errors and requests the client cancelled included, with
+ * a Fastify hook on the main listener. Requests Node rejects before routing (malformed HTTP) are not
+ * counted.
  */
 @Injectable()
 export class RequestMetrics implements OnModuleInit {
@@ -38,17 +33,19 @@ export class RequestMetrics implements OnModuleInit {
     const fastify = adapter.getInstance<FastifyInstance>();
 
     fastify.addHook('onRequest', (request, reply, done) => {
-      request.bodyBytes = countBodyBytes(request.raw, reply.raw);
-      done();
-    });
-    fastify.addHook('onResponse', (request, reply, done) => {
-      this.metrics.recordRequest({
-        method: request.method,
-        route: routeLabel(request.url, routeUrlOf(request), request.ociRouteKind),
-        status: reply.statusCode,
-        durationSeconds: reply.elapsedTime / 1000,
-        requestBytes: request.bodyBytes?.received ?? 0,
-        responseBytes: request.bodyBytes?.sent ?? 0,
+      const bodyBytes = countBodyBytes(request.raw, reply.raw);
+
+      // A response closes once, whether it ended or its client went away first. Fastify's onResponse
+      // hook runs only for the first case, so a download cancelled midway would not be counted.
+      reply.raw.once('close', () => {
+        this.metrics.recordRequest({
+          method: request.method,
+          route: routeLabel(request.url, routeUrlOf(request), request.ociRouteKind),
+          status: reply.raw.writableFinished ? reply.statusCode : clientClosedStatus,
+          durationSeconds: reply.elapsedTime / 1000,
+          requestBytes: bodyBytes.received,
+          responseBytes: bodyBytes.sent,
+        });
       });
       done();
     });

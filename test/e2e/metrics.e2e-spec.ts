@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
+import { cancelDownload } from '../support/cancelled-download.js';
 import { freePort } from '../support/free-port.js';
-import { createImage, type Image, OciClient } from '../support/oci-client.js';
+import { createBlob, createImage, type Image, OciClient } from '../support/oci-client.js';
 import { startUpstreamRegistry, type UpstreamRegistry } from '../support/upstream-registry.js';
 import { startWharf, type WharfServer } from '../support/wharf-server.js';
 
@@ -182,6 +183,43 @@ describe('metrics', () => {
     assert.equal(delta('wharf_stored_manifests'), 1);
     assert.equal(delta('wharf_tags'), 1);
     assert.equal(delta('wharf_repositories'), 1);
+  });
+
+  it('counts a cancelled download as 499', async () => {
+    const repository = 'metrics/cancelled';
+    // Larger than the socket buffers of a loopback connection, so the response cannot end unread.
+    const blob = createBlob(randomBytes(32 * 1024 * 1024));
+    const route = { method: 'GET', route: '/v2/<name>/blobs/<digest>' };
+    const countOf = (series: Scrape, status: string) =>
+      valueOf(series, 'wharf_http_requests_total', { ...route, status });
+
+    await client.pushBlob(repository, blob);
+
+    const before = await scrape(metricsUrl);
+
+    await cancelDownload(`${server.baseUrl}/v2/${repository}/blobs/${blob.digest}`);
+
+    // Wharf records the request when its side of the connection closes, shortly after the client's.
+    let after = await scrape(metricsUrl);
+
+    for (let attempt = 0; attempt < 50 && countOf(after, '499') === countOf(before, '499'); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      after = await scrape(metricsUrl);
+    }
+
+    const sent =
+      valueOf(after, 'wharf_http_response_bytes_total', route) -
+      valueOf(before, 'wharf_http_response_bytes_total', route);
+
+    assert.equal(countOf(after, '499') - countOf(before, '499'), 1);
+    assert.equal(countOf(after, '200') - countOf(before, '200'), 0);
+    assert.equal(
+      valueOf(after, 'wharf_http_request_duration_seconds_count', route) -
+        valueOf(before, 'wharf_http_request_duration_seconds_count', route),
+      1,
+    );
+    assert.ok(sent > 0, `${sent} response bytes counted`);
+    assert.ok(sent < blob.size, `${sent} response bytes counted of ${blob.size}`);
   });
 
   it('counts upload sessions in progress', async () => {
