@@ -93,4 +93,13 @@ describe(bindNumbersAsParameters.name, () => {
 
     assert.deepEqual(row, { whole: 'integer', fraction: 'real', doubled: 0.5, above: 1 });
   });
+
+  it('passes a query without parameters through', () => {
+    const escaped = dataSource.driver.escapeQueryWithParameters(
+      'SELECT 1',
+      undefined as unknown as Record<string, unknown>,
+    );
+
+    assert.deepEqual(escaped, ['SELECT 1', []]);
+  });
 });

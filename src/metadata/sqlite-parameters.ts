@@ -1,10 +1,6 @@
 import type { DataSource } from 'typeorm';
 
-type EscapeQuery = (
-  sql: string,
-  parameters: Record<string, unknown>,
-  nativeParameters: Record<string, unknown>,
-) => [string, unknown[]];
+type EscapeQuery = (sql: string, parameters: Record<string, unknown> | undefined) => [string, unknown[]];
 
 /**
  * Makes TypeORM bind numbers as statement parameters on SQLite instead of writing them into the SQL.
@@ -24,14 +20,19 @@ export function bindNumbersAsParameters(dataSource: DataSource): void {
   const driver = dataSource.driver as unknown as { escapeQueryWithParameters: EscapeQuery };
   const escape = driver.escapeQueryWithParameters.bind(driver);
 
-  driver.escapeQueryWithParameters = (sql, parameters, nativeParameters) => {
+  driver.escapeQueryWithParameters = (sql, parameters) => {
+    // TypeORM's escaping accepts missing parameters, so they pass through as they are.
+    if (typeof parameters !== 'object' || parameters === null) {
+      return escape(sql, parameters);
+    }
+
     const boxed: Record<string, unknown> = {};
 
     for (const [name, value] of Object.entries(parameters)) {
       boxed[name] = typeof value === 'number' ? new BoxedNumber(value) : value;
     }
 
-    const [query, values] = escape(sql, boxed, nativeParameters);
+    const [query, values] = escape(sql, boxed);
 
     return [query, values.map((value) => (value instanceof BoxedNumber ? value.bound() : value))];
   };
