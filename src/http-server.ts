@@ -156,30 +156,31 @@ function configureHttp(fastify: FastifyInstance, logger: Logger): void {
     done(null, payload);
   });
 
-  // Access lines are written at info. Below that level the hooks would build them for nothing, and
+  // Access lines are written at info. Below that level the hook would build them for nothing, and
   // the level is fixed for the life of the process.
   if (!logger.isLevelEnabled('info')) {
     return;
   }
 
   fastify.addHook('onRequest', (request, reply, done) => {
-    // A closed socket no longer has a remote address, so it is read now for an aborted request's line.
+    // A closed socket no longer has a remote address, so it is read while the request arrives.
     const remoteAddress = request.ip;
 
-    // Fastify runs no onResponse hook for a response whose client went away before its end, such as a
-    // download cancelled midway, so that request gets its line here.
+    // A response closes once, whether it ended or its client went away first, such as a download
+    // cancelled midway. Fastify's onResponse hook runs only for the first case.
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) {
+      if (reply.raw.writableFinished) {
+        request.log.info(
+          accessLogFields(request, reply, reply.statusCode, remoteAddress),
+          'request completed',
+        );
+      } else {
         request.log.info(
           accessLogFields(request, reply, clientClosedStatus, remoteAddress),
           'request aborted',
         );
       }
     });
-    done();
-  });
-  fastify.addHook('onResponse', (request, reply, done) => {
-    request.log.info(accessLogFields(request, reply, reply.statusCode, request.ip), 'request completed');
     done();
   });
 }
