@@ -42,7 +42,7 @@ describe(bindNumbersAsParameters.name, () => {
     await rm(directory, { recursive: true, force: true });
   });
 
-  it('prepares one statement for a query whatever its numbers', async () => {
+  it('prepares one statement per query', async () => {
     for (let index = 0; index < repositoryCount; index++) {
       await dataSource.manager.insert(RepositoryEntity, {
         name: `library/r${index}`,
@@ -65,7 +65,7 @@ describe(bindNumbersAsParameters.name, () => {
     assert.ok(prepared.length <= 3, `${prepared.length} statements for 40 queries: ${prepared.join('\n')}`);
   });
 
-  it('stores whole numbers as INTEGER and finds rows by them', async () => {
+  it('stores and finds INTEGER values', async () => {
     const rows = await dataSource.manager
       .createQueryBuilder(RepositoryEntity, 'r')
       .select('typeof(r.created_at)', 'kind')
@@ -80,7 +80,7 @@ describe(bindNumbersAsParameters.name, () => {
     ]);
   });
 
-  it('binds whole numbers as INTEGER and fractions as REAL', async () => {
+  it('binds INTEGER and REAL types', async () => {
     const row = await dataSource.manager
       .createQueryBuilder(RepositoryEntity, 'r')
       .select('typeof(:whole)', 'whole')
@@ -94,7 +94,7 @@ describe(bindNumbersAsParameters.name, () => {
     assert.deepEqual(row, { whole: 'integer', fraction: 'real', doubled: 0.5, above: 1 });
   });
 
-  it('passes a query without parameters through', () => {
+  it('passes parameterless queries through', () => {
     const escaped = dataSource.driver.escapeQueryWithParameters(
       'SELECT 1',
       undefined as unknown as Record<string, unknown>,
